@@ -1,0 +1,70 @@
+"""Nearest-centroid prediction on arrays: one customer or a million, the same code."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from runtime.bundle import Bundle
+from runtime.features import Encoder
+
+__all__ = ["Predictions", "Predictor"]
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Per customer: the segment id, the seed's confidence score, and the scaled features."""
+
+    segments: np.ndarray
+    confidence: np.ndarray
+    distances: np.ndarray
+    scaled: np.ndarray
+
+
+class Predictor:
+    """Assigns customers to the nearest centroid of a bundle.
+
+    Standardization and feature weights are folded at load time into one
+    multiplier and one offset per column, so a prediction is a fused
+    multiply-subtract, one matrix product and an ``argmin``.
+    """
+
+    def __init__(self, bundle: Bundle) -> None:
+        weights = np.concatenate(
+            [np.full(spec.width, spec.weight) for spec in bundle.manifest.features if spec.weight > 0]
+        )
+        self.multiplier = weights / bundle.scale
+        self.offset = bundle.mean * self.multiplier
+        self.centroids = bundle.centroids
+        self._centroids_t = np.ascontiguousarray(bundle.centroids.T)
+        self._centroid_norms = np.einsum("ij,ij->i", bundle.centroids, bundle.centroids)
+        self.encoder = Encoder(bundle.manifest.features, neutral=bundle.mean)
+
+    def scale(self, raw: np.ndarray) -> np.ndarray:
+        """Raw model columns to the weighted, standardized space of the centroids."""
+        scaled: np.ndarray = raw * self.multiplier
+        scaled -= self.offset
+        return scaled
+
+    def predict_raw(self, raw: np.ndarray) -> Predictions:
+        """Predict from raw model columns, an (n, width) array."""
+        scaled = self.scale(raw)
+        squared = scaled @ self._centroids_t
+        squared *= -2.0
+        squared += self._centroid_norms
+        squared += np.einsum("ij,ij->i", scaled, scaled)[:, None]
+        np.maximum(squared, 0.0, out=squared)
+        distances = np.sqrt(squared, out=squared)
+        segments = distances.argmin(axis=1)
+        nearest = np.take_along_axis(distances, segments[:, None], axis=1)[:, 0]
+        farthest = distances.max(axis=1)
+        ratio = np.divide(nearest, farthest, out=np.zeros_like(nearest), where=farthest > 0)
+        confidence = np.round(1.0 - ratio, 4)
+        return Predictions(segments, confidence, distances, scaled)
+
+    def predict(self, columns: Mapping[str, Sequence[Any]]) -> Predictions:
+        """Predict from customer columns (field name to values); see :class:`Encoder`."""
+        return self.predict_raw(self.encoder.transform(columns))

@@ -1,0 +1,57 @@
+"""``python -m training --data PATH --out DIR``: train a model bundle from a customer export."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from runtime.bundle import BundleError
+from runtime.export import ExportError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m training",
+        description="Train K-Means on a customer export and write a versioned model bundle "
+        "(manifest.json, arrays.npz and a report) to DIR.",
+    )
+    parser.add_argument("--data", required=True, type=Path, help="customer export (CSV, as delivered)")
+    parser.add_argument("--out", required=True, type=Path,
+                        help="bundle directory, e.g. artifacts/customer-segmentation/1.0.0")
+    parser.add_argument("--k", type=int, default=3, help="number of segments (default: 3)")
+    parser.add_argument("--seed", type=int, default=42, help="K-Means random state (default: 42)")
+    parser.add_argument("--model-version", help="model version (default: the name of DIR)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    options = _parser().parse_args(arguments)
+    if options.k < 2:
+        print("error: --k must be at least 2", file=sys.stderr)
+        return 2
+    from training.pipeline import train  # scikit-learn loads only once the arguments are valid
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        train(
+            options.data,
+            options.out,
+            k=options.k,
+            seed=options.seed,
+            version=options.model_version,
+            command=shlex.join(["python", "-m", "training", *arguments]),
+            progress=progress,
+        )
+    except (ExportError, BundleError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""The training run: export -> cleaning -> model -> bundle and report."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from runtime.bundle import (
+    FORMAT_VERSION,
+    CleaningStep,     Manifest,
+    Metrics,
+    ModelInfo,
+    TrainingInfo,
+    write_bundle,
+)
+from runtime.export import ExportChunk, read_export
+from training.catalogue import build_catalogue
+from training.cleaning import drop_outliers, incomplete_step
+from training.model import drift_reference, feature_specs, fit
+from training.report import render_report
+
+__all__ = ["MODEL_NAME", "clean", "train"]
+
+MODEL_NAME = "customer-segmentation"
+_LIBRARIES = ("numpy", "scikit-learn", "msgspec", "matplotlib")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    versions.update({name: metadata.version(name) for name in _LIBRARIES})
+    return versions
+
+
+def clean(export: ExportChunk) -> tuple[ExportChunk, list[CleaningStep]]:
+    """The customers the model is fitted on, and the steps that got there."""
+    keep, outliers = drop_outliers(export)
+    kept = ExportChunk({name: values[keep] for name, values in export.columns.items()},
+                       export.lines[keep])
+    return kept, [incomplete_step(export), outliers]
+
+
+def train(
+    data: Path,
+    out: Path,
+    k: int = 3,
+    seed: int = 42,
+    version: str | None = None,
+    command: str = "",
+    progress: Callable[[str], None] = lambda line: None,
+) -> Manifest:
+    """Train on the export at ``data`` and write the bundle (and its report) to ``out``."""
+    progress(f"reading {data}")
+    export = read_export(data)
+    customers, steps = clean(export)
+    for step in steps:
+        progress(f"{step.step}: {step.rows_in} -> {step.rows_out} {step.reasons or ''}".rstrip())
+    if len(customers) < k:
+        raise ValueError(f"{data}: {len(customers)} customers left after cleaning, fewer than k={k}")
+    features = feature_specs(customers)
+    progress(f"fitting K-Means (k={k}, random_state={seed}) on {len(customers)} customers")
+    model = fit(customers, features, k=k, random_state=seed)
+    progress(f"silhouette {model.silhouette:.4f}, inertia {model.inertia:.2f}, sizes {model.sizes}")
+    manifest = Manifest(
+        format_version=FORMAT_VERSION,
+        model=ModelInfo(
+            name=MODEL_NAME,
+            version=version or out.name,
+            trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            command=command,
+            k=k,
+            random_state=seed,
+        ),
+        training=TrainingInfo(
+            data_file=data.name,
+            data_sha256=_sha256(data),
+            cleaning=steps,
+            library_versions=_library_versions(),
+        ),
+        features=features,
+        segments=build_catalogue(model.profiles, model.sizes),
+        metrics=Metrics(silhouette=round(model.silhouette, 6), inertia=round(model.inertia, 6),
+                        sizes=model.sizes),
+        drift=drift_reference(customers, features),
+    )
+    progress("writing the report")
+    report = render_report(customers, model, manifest, seed=seed)
+    written = write_bundle(out, manifest, model.mean, model.scale, model.centroids, report)
+    progress(f"bundle written to {out}")
+    return written
+
+
+
