@@ -1,0 +1,43 @@
+"""``python -m runtime``: serve a model bundle over HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from runtime.bundle import BundleError, load_bundle
+from runtime.config import ENVIRONMENT, Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    variables = "\n".join(f"  {var:<30} {text}" for var, text in ENVIRONMENT.values())
+    parser = argparse.ArgumentParser(
+        prog="python -m runtime",
+        description="Serve customer-segmentation predictions from a model bundle.",
+        epilog=f"environment variables:\n{variables}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000)")
+    parser.add_argument("--bundle", help="bundle directory (default: $SEGMENTATION_BUNDLE, "
+                        "else the shipped default bundle)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_environ(bundle=Path(options.bundle) if options.bundle else None)
+        load_bundle(settings.bundle)  # refuse a bad bundle before binding the port
+    except (BundleError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    from runtime.server import serve
+
+    return serve(settings, options.host, options.port, options.workers)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

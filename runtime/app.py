@@ -1,0 +1,172 @@
+"""The Starlette application: routes, and the lifespan that loads the bundle onto ``app.state``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from runtime.bundle import load_bundle
+from runtime.config import Settings
+from runtime.docs import docs_routes
+from runtime.errors import ApiError, exception_handlers, from_decode_error, from_invalid_value
+from runtime.features import InvalidValue
+from runtime.openapi import openapi_document
+from runtime.predictor import Predictions
+from runtime.schemas import EXAMPLE_CUSTOMER, Customer, Health, ServiceInfo
+from runtime.segmenter import Segmenter
+
+__all__ = ["create_app"]
+
+JSON = "application/json"
+_decode_one = msgspec.json.Decoder(Customer).decode
+_decode_many = msgspec.json.Decoder(list[Customer]).decode
+_encode = msgspec.json.encode
+
+
+def _json(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body, status, headers=headers, media_type=JSON)
+
+
+def _check_content_type(request: Request) -> None:
+    content_type = request.headers.get("content-type")
+    if content_type is None:
+        return
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media != JSON and not media.endswith("+json"):
+        raise ApiError(415, "unsupported_media_type",
+                       f"Content-Type {content_type[:80]!r} is not application/json")
+
+
+def _decode(body: bytes, batch: bool) -> list[Customer]:
+    try:
+        return _decode_many(body) if batch else [_decode_one(body)]
+    except msgspec.DecodeError as exc:
+        raise from_decode_error(exc) from exc
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "malformed_json", f"Body is not valid UTF-8 (byte {exc.start})") from exc
+
+
+def _predict(model: Segmenter, customers: Sequence[Customer], batch: bool) -> Predictions:
+    try:
+        return model.predict(customers)
+    except InvalidValue as exc:
+        raise from_invalid_value(exc, batch) from exc
+
+
+def _model(request: Request) -> Segmenter:
+    model: Segmenter | None = request.app.state.model
+    if model is None:
+        raise ApiError(503, "not_ready", "No model is loaded yet", headers={"Retry-After": "1"})
+    return model
+
+
+async def predict(request: Request) -> Response:
+    model = _model(request)  # one model for the whole request, even if a reload swaps it
+    _check_content_type(request)
+    customers = _decode(await request.body(), batch=False)
+    answer = model.answers(customers, _predict(model, customers, batch=False))[0]
+    return _json(answer, headers={"X-Model-Version": model.version})
+
+
+async def predict_batch(request: Request) -> Response:
+    model = _model(request)
+    _check_content_type(request)
+    customers = _decode(await request.body(), batch=True)
+    limit = request.app.state.settings.max_batch
+    if not customers:
+        raise ApiError(422, "empty_batch", "The batch is empty; send 1 or more customers", "$")
+    if len(customers) > limit:
+        raise ApiError(413, "batch_too_large",
+                       f"The batch has {len(customers)} customers, the limit is {limit}", "$")
+    answers = model.answers(customers, _predict(model, customers, batch=True))
+    return _json(model.batch(answers), headers={"X-Model-Version": model.version})
+
+
+def _health(request: Request) -> Health:
+    model: Segmenter | None = request.app.state.model
+    ready = model is not None and not request.app.state.draining
+    return Health(
+        status="healthy" if ready else ("draining" if model else "loading"),
+        model_loaded=model is not None,
+        model_version=model.version if model else None,
+    )
+
+
+async def health(request: Request) -> Response:
+    return _json(_encode(_health(request)))
+
+
+async def live(request: Request) -> Response:
+    return _json(_encode(Health(status="alive", model_loaded=request.app.state.model is not None)))
+
+
+async def ready(request: Request) -> Response:
+    state = _health(request)
+    return _json(_encode(state), 200 if state.status == "healthy" else 503)
+
+
+async def segments(request: Request) -> Response:
+    return _json(_model(request).segments_json)
+
+
+async def info(request: Request) -> Response:
+    model = _model(request)
+    manifest = model.bundle.manifest
+    return _json(_encode(ServiceInfo(
+        service="customer-segmentation",
+        model_name=manifest.model.name,
+        model_version=manifest.model.version,
+        trained_at=manifest.model.trained_at,
+        format_version=manifest.format_version,
+        segments=len(model.catalogue),
+        features=[spec.field for spec in manifest.features if spec.weight > 0],
+    )))
+
+
+async def openapi(request: Request) -> Response:
+    return _json(request.app.state.openapi)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The service for ``settings`` (default: from the environment); the bundle loads at startup."""
+    settings = settings or Settings.from_environ()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        model = Segmenter(load_bundle(settings.bundle))
+        sample = [msgspec.convert(EXAMPLE_CUSTOMER, Customer)]
+        example = msgspec.json.decode(model.answers(sample, model.predict(sample))[0])
+        app.state.openapi = _encode(openapi_document(model.version, settings.max_batch, example))
+        app.state.model = model
+        yield
+
+    routes = [
+        Route("/", info),
+        Route("/health", health),
+        Route("/health/live", live),
+        Route("/health/ready", ready),
+        Route("/segments", segments),
+        Route("/predict", predict, methods=["POST"]),
+        Route("/predict/batch", predict_batch, methods=["POST"]),
+        Route("/openapi.json", openapi),
+        *docs_routes("Customer segmentation"),
+    ]
+    middleware = []
+    if settings.cors_origins:
+        middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                                     allow_methods=["GET", "POST"], allow_headers=["*"]))
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                    exception_handlers=exception_handlers)  # type: ignore[arg-type]
+    app.state.settings = settings
+    app.state.model = None
+    app.state.draining = False
+    return app
+

@@ -1,0 +1,115 @@
+"""The API's bodies, declared once: they validate requests, encode answers and describe both."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+__all__ = [
+    "BatchPrediction",
+    "Customer",
+    "ErrorBody",
+    "Health",
+    "Prediction",
+    "SegmentInfo",
+    "ServiceInfo",
+]
+
+Money = Annotated[float, Meta(ge=0, le=1e12, description="An amount in rupees, not negative.")]
+Label = Annotated[str, Meta(min_length=1, max_length=64)]
+
+EXAMPLE_CUSTOMER = {
+    "CustomerID": "C001",
+    "Age": 28,
+    "Gender": "Female",
+    "City": "Mumbai",
+    "AnnualIncome": 450000.0,
+    "TotalSpent": 120000.0,
+    "MonthlyPurchases": 6,
+    "AvgOrderValue": 2000.0,
+    "AppTimeMinutes": 45.0,
+    "DiscountUsage": "Medium",
+    "PreferredShoppingTime": "Night",
+}
+
+
+class Customer(msgspec.Struct):
+    """One customer, as exported. ``CustomerID`` is an identifier, never a model input."""
+
+    CustomerID: Annotated[str, Meta(min_length=1, max_length=64, description="Any identifier.")]
+    Age: Annotated[int, Meta(ge=0, le=120, description="Whole years, 0 to 120.")]
+    Gender: Annotated[
+        str, Meta(min_length=1, max_length=16, description="F or M (also Female, Male); any case.")
+    ]
+    City: Annotated[str, Meta(min_length=1, max_length=64, description="Any city.")]
+    AnnualIncome: Money
+    TotalSpent: Money
+    MonthlyPurchases: Annotated[int, Meta(ge=0, le=100_000, description="Purchases per month.")]
+    AvgOrderValue: Money
+    AppTimeMinutes: Annotated[
+        float, Meta(ge=0, le=44_640, description="Minutes in the app per month.")
+    ]
+    DiscountUsage: Annotated[
+        str, Meta(min_length=1, max_length=16, description="Low, Medium or High; any case.")
+    ]
+    PreferredShoppingTime: Annotated[
+        str, Meta(min_length=1, max_length=16, description="Day or Night; any case.")
+    ]
+
+
+class Prediction(msgspec.Struct):
+    """A customer's segment, the segment's persona and offers, and how clearly it belongs."""
+
+    cluster: int
+    segment_name: str
+    segment_description: str
+    characteristics: list[str]
+    recommended_offers: list[str]
+    confidence_score: Annotated[
+        float, Meta(description="1 - d_assigned / d_farthest in scaled space, 4 places.")
+    ]
+    CustomerID: str
+    model_version: str
+
+
+class BatchPrediction(msgspec.Struct):
+    model_version: str
+    predictions: list[Prediction]
+
+
+class SegmentInfo(msgspec.Struct):
+    id: int
+    name: str
+    description: str
+    characteristics: list[str]
+    offers: list[str]
+    size: Annotated[int, Meta(description="Training customers in the segment.")]
+
+
+class Health(msgspec.Struct):
+    status: str
+    model_loaded: bool
+    model_version: str | None = None
+
+
+class ServiceInfo(msgspec.Struct):
+    service: str
+    model_name: str
+    model_version: str
+    trained_at: str
+    format_version: int
+    segments: int
+    features: list[str]
+    docs: str = "/docs"
+
+
+class ErrorBody(msgspec.Struct):
+    """Every error: a stable code, a sentence saying what was wrong, and where."""
+
+    error: Annotated[str, Meta(examples=["invalid_value"])]
+    message: Annotated[str, Meta(examples=["Expected `int`, got `str` - at `$.Age`"])]
+    field: Annotated[
+        str | None, Meta(description="JSON path of the offending value", examples=["$.Age"])
+    ] = None
