@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import signal
 from collections.abc import AsyncIterator, Sequence
 
 import msgspec
+import numpy as np
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -13,13 +16,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from runtime.bundle import load_bundle
 from runtime.config import Settings
 from runtime.docs import docs_routes
 from runtime.errors import ApiError, exception_handlers, from_decode_error, from_invalid_value
 from runtime.features import InvalidValue
+from runtime.logs import configure_logging
+from runtime.metrics import Metrics, metrics_endpoint
+from runtime.middleware import LimitMiddleware, ObserveMiddleware
 from runtime.openapi import openapi_document
 from runtime.predictor import Predictions
+from runtime.reload import load_model, reload_model, serve_model
 from runtime.schemas import EXAMPLE_CUSTOMER, Customer, Health, ServiceInfo
 from runtime.segmenter import Segmenter
 
@@ -68,17 +74,38 @@ def _model(request: Request) -> Segmenter:
     return model
 
 
+def _explain(request: Request) -> bool:
+    value = request.query_params.get("explain", "false").lower()
+    if value not in ("true", "false", "1", "0"):
+        raise ApiError(422, "invalid_value", f"explain must be true or false, got {value[:20]!r}",
+                       "explain")
+    return value in ("true", "1")
+
+
+def _observe(request: Request, customers: list[Customer]) -> None:
+    state = request.app.state
+    state.drift.observe(customers)
+    if state.settings.log_customers:
+        request.scope.setdefault("state", {})["customers"] = [c.CustomerID for c in customers[:100]]
+
+
 async def predict(request: Request) -> Response:
     model = _model(request)  # one model for the whole request, even if a reload swaps it
     _check_content_type(request)
+    explain = _explain(request)
     customers = _decode(await request.body(), batch=False)
-    answer = model.answers(customers, _predict(model, customers, batch=False))[0]
+    predictions = _predict(model, customers, batch=False)
+    answer = model.answers(customers, predictions, explain)[0]
+    request.app.state.metrics.predictions.labels(
+        predictions.segments[0], model.catalogue[predictions.segments[0]].name).inc()
+    _observe(request, customers)
     return _json(answer, headers={"X-Model-Version": model.version})
 
 
 async def predict_batch(request: Request) -> Response:
     model = _model(request)
     _check_content_type(request)
+    explain = _explain(request)
     customers = _decode(await request.body(), batch=True)
     limit = request.app.state.settings.max_batch
     if not customers:
@@ -86,7 +113,14 @@ async def predict_batch(request: Request) -> Response:
     if len(customers) > limit:
         raise ApiError(413, "batch_too_large",
                        f"The batch has {len(customers)} customers, the limit is {limit}", "$")
-    answers = model.answers(customers, _predict(model, customers, batch=True))
+    predictions = _predict(model, customers, batch=True)
+    answers = model.answers(customers, predictions, explain)
+    metrics = request.app.state.metrics
+    metrics.batch_size.observe(len(customers))
+    for segment, count in enumerate(np.bincount(predictions.segments, minlength=len(model.catalogue))):
+        if count:
+            metrics.predictions.labels(segment, model.catalogue[segment].name).inc(count)
+    _observe(request, customers)
     return _json(model.batch(answers), headers={"X-Model-Version": model.version})
 
 
@@ -132,7 +166,17 @@ async def info(request: Request) -> Response:
 
 
 async def openapi(request: Request) -> Response:
-    return _json(request.app.state.openapi)
+    state = request.app.state
+    if state.openapi is None:  # built once per model: the version and example come from it
+        model = _model(request)
+        sample = [msgspec.convert(EXAMPLE_CUSTOMER, Customer)]
+        example = msgspec.json.decode(model.answers(sample, model.predict(sample))[0])
+        state.openapi = _encode(openapi_document(model.version, state.settings.max_batch, example))
+    return _json(state.openapi)
+
+
+async def drift(request: Request) -> Response:
+    return _json(_encode(request.app.state.drift.report()))
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -141,12 +185,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        model = Segmenter(load_bundle(settings.bundle))
-        sample = [msgspec.convert(EXAMPLE_CUSTOMER, Customer)]
-        example = msgspec.json.decode(model.answers(sample, model.predict(sample))[0])
-        app.state.openapi = _encode(openapi_document(model.version, settings.max_batch, example))
-        app.state.model = model
-        yield
+        serve_model(app, load_model(settings))
+        loop = asyncio.get_running_loop()
+
+        reloads: set[asyncio.Task[bool]] = set()  # referenced until done, as asyncio asks
+
+        def on_hangup() -> None:
+            task = loop.create_task(asyncio.to_thread(reload_model, app))
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGHUP, on_hangup)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signal.SIGHUP)
 
     routes = [
         Route("/", info),
@@ -157,16 +212,27 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/predict", predict, methods=["POST"]),
         Route("/predict/batch", predict_batch, methods=["POST"]),
         Route("/openapi.json", openapi),
+        Route("/metrics", metrics_endpoint),
+        Route("/drift", drift),
         *docs_routes("Customer segmentation"),
     ]
-    middleware = []
+    configure_logging(settings.log_level)
+    metrics = Metrics()
+    paths = [route.path for route in routes if isinstance(route, Route)]
+    middleware = [
+        Middleware(ObserveMiddleware, metrics=metrics, routes=paths),
+        Middleware(LimitMiddleware, max_body_bytes=settings.max_body_bytes,
+                   max_concurrency=settings.max_concurrency),
+    ]
     if settings.cors_origins:
         middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                                      allow_methods=["GET", "POST"], allow_headers=["*"]))
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
-                    exception_handlers=exception_handlers)  # type: ignore[arg-type]
+                    exception_handlers=exception_handlers)
     app.state.settings = settings
+    app.state.metrics = metrics
     app.state.model = None
+    app.state.openapi = None
     app.state.draining = False
     return app
 

@@ -327,7 +327,8 @@ def load_bundle(directory: str | os.PathLike[str]) -> Bundle:
 
 def _encode_arrays(arrays: Mapping[str, np.ndarray]) -> bytes:
     buffer = io.BytesIO()
-    np.savez(buffer, **{name: np.ascontiguousarray(a, dtype=np.float64) for name, a in arrays.items()})
+    contiguous = {name: np.ascontiguousarray(a, dtype=np.float64) for name, a in arrays.items()}
+    np.savez(buffer, allow_pickle=False, **contiguous)
     return buffer.getvalue()
 
 
@@ -341,6 +342,7 @@ def _write_synced(path: Path, data: bytes) -> None:
 def write_bundle(
     directory: str | os.PathLike[str],
     manifest: Manifest,
+    *,
     mean: np.ndarray,
     scale: np.ndarray,
     centroids: np.ndarray,

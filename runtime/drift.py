@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
+import msgspec
 import numpy as np
 
 from runtime.bundle import DriftReference, FeatureSpec
 from runtime.features import Encoder
 
-__all__ = ["bin_counts", "population_stability_index"]
+__all__ = ["DriftMonitor", "DriftReport", "bin_counts", "population_stability_index"]
 
 # Shares below this are floored so that an empty bin gives a large, finite PSI.
 _FLOOR = 1e-4
@@ -27,7 +32,7 @@ def bin_counts(
     if spec.kind == "numeric":
         index = np.searchsorted(np.asarray(edges), np.asarray(values, dtype=np.float64), "right")
         return np.bincount(index, minlength=len(edges) + 1)
-    codes = encoder.codes(spec, values)  # type: ignore[arg-type]
+    codes = encoder.codes(spec, values)
     codes[codes < 0] = len(spec.categories)
     return np.bincount(codes, minlength=len(spec.categories) + 1)
 
@@ -40,3 +45,78 @@ def population_stability_index(reference: DriftReference, counts: np.ndarray) ->
     expected = np.maximum(np.asarray(reference.shares), _FLOOR)
     observed = np.maximum(counts / total, _FLOOR)
     return float(((observed - expected) * np.log(observed / expected)).sum())
+
+
+class FieldDrift(msgspec.Struct):
+    field: str
+    psi: float
+    counts: list[int]
+    reference_shares: list[float]
+
+
+class DriftReport(msgspec.Struct):
+    """The drift window: how many customers it holds, since when, and each field's PSI."""
+
+    window_size: int
+    customers: int
+    window_start: str | None
+    fields: list[FieldDrift]
+
+
+_FLUSH_AT = 512
+
+
+class DriftMonitor:
+    """Counts served customers into the reference bins over a rolling window.
+
+    The request path only appends customers to a list; they are binned in one
+    vectorized pass per field once enough have gathered, or when a report is
+    asked for. The window is kept as ``slices`` consecutive buckets, the oldest
+    dropped as a new one starts.
+    """
+
+    def __init__(
+        self, features: Sequence[FeatureSpec], references: Sequence[DriftReference],
+        window: int, slices: int = 10,
+    ) -> None:
+        by_field = {reference.field: reference for reference in references}
+        self._fields = [(spec, by_field[spec.field]) for spec in features if spec.field in by_field]
+        self._encoder = Encoder(features)
+        self.window = window
+        self._bucket_size = max(1, window // slices)
+        self._buckets: deque[tuple[float, list[np.ndarray], int]] = deque(maxlen=slices)
+        self._pending: list[Any] = []
+
+    def observe(self, customers: Sequence[Any]) -> None:
+        self._pending.extend(customers)
+        if len(self._pending) >= _FLUSH_AT:
+            self.flush()
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        while pending:
+            if not self._buckets or self._buckets[-1][2] >= self._bucket_size:
+                empty = [np.zeros(len(ref.shares), dtype=np.int64) for _, ref in self._fields]
+                self._buckets.append((time.time(), empty, 0))
+            start, counts, size = self._buckets[-1]
+            part, pending = pending[: self._bucket_size - size], pending[self._bucket_size - size:]
+            for total, (spec, reference) in zip(counts, self._fields, strict=True):
+                values = [getattr(customer, spec.field) for customer in part]
+                np.add(total, bin_counts(spec, reference.edges, values, self._encoder), out=total)
+            self._buckets[-1] = (start, counts, size + len(part))
+
+    def report(self) -> DriftReport:
+        self.flush()
+        fields = []
+        for index, (spec, reference) in enumerate(self._fields):
+            counts = sum((bucket[1][index] for bucket in self._buckets),
+                         np.zeros(len(reference.shares), dtype=np.int64))
+            fields.append(FieldDrift(spec.field, round(population_stability_index(reference, counts), 6),
+                                     counts.tolist(), reference.shares))
+        start = self._buckets[0][0] if self._buckets else None
+        return DriftReport(
+            window_size=self.window,
+            customers=sum(bucket[2] for bucket in self._buckets),
+            window_start=datetime.fromtimestamp(start, UTC).isoformat(timespec="seconds") if start else None,
+            fields=fields,
+        )

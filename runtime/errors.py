@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import cast
 
 import msgspec
@@ -53,7 +54,7 @@ class ApiError(Exception):
 
 def error_response(
     status: int, error: str, message: str, field: str | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     body = msgspec.json.encode(ErrorBody(error=error, message=message, field=field))
     return Response(body, status, headers=headers, media_type="application/json")

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -145,6 +146,13 @@ def _chunk(
     return ExportChunk(columns, np.array(lines, dtype=np.int64), rejected)
 
 
+def _open(source: Path) -> TextIO:
+    try:
+        return open(source, encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise ExportError(f"{source}: cannot open ({exc.strerror})") from exc
+
+
 def iter_export(path: str | os.PathLike[str], chunk_rows: int = 65536) -> Iterator[ExportChunk]:
     """Read an export in chunks of at most ``chunk_rows`` rows (kept or rejected).
 
@@ -154,11 +162,7 @@ def iter_export(path: str | os.PathLike[str], chunk_rows: int = 65536) -> Iterat
     source = Path(path)
     if source.is_dir():
         raise ExportError(f"{source}: is a directory, not an export file")
-    try:
-        file = open(source, encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise ExportError(f"{source}: cannot open ({exc.strerror})") from exc
-    with file:
+    with _open(source) as file:
         reader = csv.reader(file, strict=True)
         try:
             header = next(reader, None)

@@ -11,7 +11,7 @@ import numpy as np
 from runtime.bundle import Bundle
 from runtime.features import Encoder
 
-__all__ = ["Predictions", "Predictor"]
+__all__ = ["Explanations", "Predictions", "Predictor"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,19 @@ class Predictions:
     confidence: np.ndarray
     distances: np.ndarray
     scaled: np.ndarray
+
+
+@dataclass(frozen=True)
+class Explanations:
+    """Per customer: the runner-up segment and each feature's share of the squared-distance gap.
+
+    For a nearest-centroid model, ``|z - c_r|^2 - |z - c_a|^2`` splits exactly into
+    one term per model column, ``(c_a - c_r) * (2 z - c_a - c_r)``; columns of one
+    feature (one-hot) are summed, so the contributions add up to the gap.
+    """
+
+    runner_up: np.ndarray
+    contributions: np.ndarray  # (n, features with weight), in model order
 
 
 class Predictor:
@@ -42,6 +55,9 @@ class Predictor:
         self._centroids_t = np.ascontiguousarray(bundle.centroids.T)
         self._centroid_norms = np.einsum("ij,ij->i", bundle.centroids, bundle.centroids)
         self.encoder = Encoder(bundle.manifest.features, neutral=bundle.mean)
+        weighted = [spec for spec in bundle.manifest.features if spec.weight > 0]
+        self.weighted_fields = [spec.field for spec in weighted]
+        self._feature_starts = np.cumsum([0] + [spec.width for spec in weighted[:-1]])
 
     def scale(self, raw: np.ndarray) -> np.ndarray:
         """Raw model columns to the weighted, standardized space of the centroids."""
@@ -68,3 +84,13 @@ class Predictor:
     def predict(self, columns: Mapping[str, Sequence[Any]]) -> Predictions:
         """Predict from customer columns (field name to values); see :class:`Encoder`."""
         return self.predict_raw(self.encoder.transform(columns))
+
+    def explain(self, predictions: Predictions) -> Explanations:
+        """Why each customer got its segment rather than the next nearest one."""
+        order = np.argsort(predictions.distances, axis=1, kind="stable")
+        runner_up = order[:, 1] if order.shape[1] > 1 else order[:, 0]
+        assigned = self.centroids[predictions.segments]
+        other = self.centroids[runner_up]
+        per_column = (assigned - other) * (2.0 * predictions.scaled - assigned - other)
+        contributions = np.add.reduceat(per_column, self._feature_starts, axis=1)
+        return Explanations(runner_up, contributions)

@@ -11,14 +11,15 @@ __all__ = [
     "BatchPrediction",
     "Customer",
     "ErrorBody",
+    "Explanation",
     "Health",
     "Prediction",
+    "SegmentDistance",
     "SegmentInfo",
     "ServiceInfo",
 ]
 
 Money = Annotated[float, Meta(ge=0, le=1e12, description="An amount in rupees, not negative.")]
-Label = Annotated[str, Meta(min_length=1, max_length=64)]
 
 EXAMPLE_CUSTOMER = {
     "CustomerID": "C001",
@@ -59,7 +60,29 @@ class Customer(msgspec.Struct):
     ]
 
 
-class Prediction(msgspec.Struct):
+class SegmentDistance(msgspec.Struct):
+    id: int
+    name: str
+    distance: Annotated[float, Meta(description="Euclidean, in the model's scaled space.")]
+
+
+class Explanation(msgspec.Struct):
+    """Why this segment: distances to every segment and each feature's part in the margin."""
+
+    distances: list[SegmentDistance]
+    runner_up: Annotated[int, Meta(description="The next nearest segment's id.")]
+    runner_up_name: str
+    margin: Annotated[float, Meta(description="Distance to the runner-up minus to the assigned.")]
+    squared_distance_gap: Annotated[
+        float, Meta(description="Squared distance to the runner-up minus to the assigned.")
+    ]
+    contributions: Annotated[
+        dict[str, float],
+        Meta(description="Each feature's term of squared_distance_gap; they sum to it."),
+    ]
+
+
+class Prediction(msgspec.Struct, omit_defaults=True):
     """A customer's segment, the segment's persona and offers, and how clearly it belongs."""
 
     cluster: int
@@ -72,6 +95,9 @@ class Prediction(msgspec.Struct):
     ]
     CustomerID: str
     model_version: str
+    explanation: Annotated[
+        Explanation | None, Meta(description="Present when asked with explain=true.")
+    ] = None
 
 
 class BatchPrediction(msgspec.Struct):

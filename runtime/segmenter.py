@@ -9,7 +9,14 @@ import msgspec
 
 from runtime.bundle import Bundle, Segment
 from runtime.predictor import Predictions, Predictor
-from runtime.schemas import BatchPrediction, Customer, Prediction, SegmentInfo
+from runtime.schemas import (
+    BatchPrediction,
+    Customer,
+    Explanation,
+    Prediction,
+    SegmentDistance,
+    SegmentInfo,
+)
 
 __all__ = ["Segmenter"]
 
@@ -34,7 +41,7 @@ class Segmenter:
             (spec.field, attrgetter(spec.field)) for spec in bundle.manifest.features
         ]
         self._heads = [self._head(segment) for segment in self.catalogue]
-        self._version_tail = b',"model_version":' + _encode(self.version) + b"}"
+        self._version_tail = b',"model_version":' + _encode(self.version)
         empty_batch = _encode(BatchPrediction(model_version=self.version, predictions=[]))
         self._batch_head, self._batch_tail = empty_batch.split(b"[]")
         self._batch_head += b"["
@@ -70,18 +77,41 @@ class Segmenter:
         columns = {field: list(map(get, customers)) for field, get in self._getters}
         return self.predictor.predict(columns)
 
-    def answers(self, customers: Sequence[Customer], predictions: Predictions) -> list[bytes]:
+    def answers(
+        self, customers: Sequence[Customer], predictions: Predictions, explain: bool = False
+    ) -> list[bytes]:
         """One encoded :class:`Prediction` per customer, in order."""
         heads = self._heads
         tail = self._version_tail
+        ends = self._explanations(predictions) if explain else [b"}"] * len(customers)
         return [
             b"".join((heads[segment], repr(confidence).encode(), b',"CustomerID":',
-                      _encode(customer.CustomerID), tail))
-            for segment, confidence, customer in zip(
-                predictions.segments.tolist(), predictions.confidence.tolist(), customers,
+                      _encode(customer.CustomerID), tail, end))
+            for segment, confidence, customer, end in zip(
+                predictions.segments.tolist(), predictions.confidence.tolist(), customers, ends,
                 strict=True,
             )
         ]
+
+    def _explanations(self, predictions: Predictions) -> list[bytes]:
+        explained = self.predictor.explain(predictions)
+        names = [segment.name for segment in self.catalogue]
+        fields = self.predictor.weighted_fields
+        ends = []
+        for segment, runner_up, distances, contributions in zip(
+            predictions.segments.tolist(), explained.runner_up.tolist(),
+            predictions.distances.tolist(), explained.contributions.tolist(), strict=True,
+        ):
+            explanation = Explanation(
+                distances=[SegmentDistance(i, names[i], d) for i, d in enumerate(distances)],
+                runner_up=runner_up,
+                runner_up_name=names[runner_up],
+                margin=distances[runner_up] - distances[segment],
+                squared_distance_gap=sum(contributions),
+                contributions=dict(zip(fields, contributions, strict=True)),
+            )
+            ends.append(b',"explanation":' + _encode(explanation) + b"}")
+        return ends
 
     def batch(self, answers: list[bytes]) -> bytes:
         """An encoded :class:`BatchPrediction` around already encoded answers."""

@@ -59,6 +59,7 @@ def _config(settings: Settings, host: str, port: int) -> uvicorn.Config:
         http="httptools",
         lifespan="on",
         access_log=False,
+        log_config=None,  # the app sends every log through its JSON handler
         log_level=settings.log_level,
         timeout_graceful_shutdown=int(settings.grace_seconds) or None,
         server_header=False,

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from runtime.bundle import (
     FORMAT_VERSION,
-    CleaningStep,     Manifest,
+    CleaningStep,
+    Manifest,
     Metrics,
     ModelInfo,
     TrainingInfo,
@@ -54,6 +55,7 @@ def clean(export: ExportChunk) -> tuple[ExportChunk, list[CleaningStep]]:
 def train(
     data: Path,
     out: Path,
+    *,
     k: int = 3,
     seed: int = 42,
     version: str | None = None,
@@ -96,7 +98,8 @@ def train(
     )
     progress("writing the report")
     report = render_report(customers, model, manifest, seed=seed)
-    written = write_bundle(out, manifest, model.mean, model.scale, model.centroids, report)
+    written = write_bundle(out, manifest, mean=model.mean, scale=model.scale,
+                           centroids=model.centroids, extra_files=report)
     progress(f"bundle written to {out}")
     return written
 

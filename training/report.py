@@ -43,7 +43,9 @@ def _space(customers: ExportChunk, model: FittedModel) -> np.ndarray:
 
 def _k_sweep(space: np.ndarray, seed: int) -> tuple[bytes, list[tuple[int, float, float]]]:
     rng = np.random.default_rng(seed)
-    sample = space if len(space) <= SWEEP_SAMPLE else space[rng.choice(len(space), SWEEP_SAMPLE, replace=False)]
+    if len(space) > SWEEP_SAMPLE:
+        space = space[rng.choice(len(space), SWEEP_SAMPLE, replace=False)]
+    sample = space
     rows = []
     for k in K_RANGE:
         if k >= len(sample):

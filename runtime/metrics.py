@@ -1,0 +1,87 @@
+"""Prometheus metrics, through ``prometheus_client``.
+
+Each app owns a registry. With several workers, ``PROMETHEUS_MULTIPROC_DIR``
+is set before the library loads, values go to files, and ``/metrics`` sums the
+workers' files with the library's ``MultiProcessCollector``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    multiprocess,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+
+__all__ = ["Metrics", "metrics_endpoint"]
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256,
+                    0.512, 1.0, 2.5, 5.0)
+_BATCH_BUCKETS = (1, 10, 100, 1_000, 10_000, 100_000)
+
+
+class Metrics:
+    """The service's metrics, registered in a registry of their own."""
+
+    def __init__(self) -> None:
+        disable_created_metrics()  # *_created series only add noise to every scrape
+        self.registry = CollectorRegistry(auto_describe=True)
+        registry = self.registry
+        self.requests = Counter(
+            "segmentation_requests", "HTTP requests answered, by route, method and status.",
+            ["route", "method", "status"], registry=registry,
+        )
+        self.latency = Histogram(
+            "segmentation_request_duration_seconds", "Time to answer, by route.",
+            ["route"], buckets=_LATENCY_BUCKETS, registry=registry,
+        )
+        self.predictions = Counter(
+            "segmentation_predictions", "Customers assigned, by segment.",
+            ["segment_id", "segment"], registry=registry,
+        )
+        self.batch_size = Histogram(
+            "segmentation_batch_size", "Customers per /predict/batch request.",
+            buckets=_BATCH_BUCKETS, registry=registry,
+        )
+        self.model_info = Gauge(
+            "segmentation_model_info", "1 for the model being served, with its identity.",
+            ["name", "version", "checksum"], registry=registry, multiprocess_mode="liveall",
+        )
+        self.reloads = Counter(
+            "segmentation_reloads", "Bundle reloads, by result (success or failure).",
+            ["result"], registry=registry,
+        )
+        self.drift = Gauge(
+            "segmentation_drift_psi",
+            "Population stability index of each input field over the drift window.",
+            ["field"], registry=registry, multiprocess_mode="liveall",
+        )
+        self._served: tuple[str, str, str] | None = None
+
+    def serving(self, name: str, version: str, checksum: str) -> None:
+        """Mark the model being served, unmarking the previous one."""
+        if self._served is not None:
+            self.model_info.labels(*self._served).set(0)
+        self._served = (name, version, checksum)
+        self.model_info.labels(*self._served).set(1)
+
+    def exposition(self) -> bytes:
+        if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return bytes(generate_latest(registry))
+        return bytes(generate_latest(self.registry))
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    request.app.state.drift.flush()
+    return Response(request.app.state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,158 @@
+"""Pure ASGI middleware: request limits, and per-request identity, headers, log line and metrics."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Iterable
+
+import msgspec
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from runtime.errors import ApiError
+from runtime.metrics import Metrics
+from runtime.schemas import ErrorBody
+
+__all__ = ["LimitMiddleware", "ObserveMiddleware"]
+
+access_log = logging.getLogger("runtime.access")
+
+_REQUEST_ID = re.compile(rb"^[\w.:@/+=-]{1,128}$")
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+# Probes and metrics are never refused for load: an orchestrator must see the truth.
+_UNLIMITED = ("/health", "/metrics")
+
+
+async def _send_error(send: Send, status: int, body: ErrorBody, headers: list[tuple[bytes, bytes]]) -> None:
+    content = msgspec.json.encode(body)
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"),
+                    (b"content-length", str(len(content)).encode()), *headers],
+    })
+    await send({"type": "http.response.body", "body": content})
+
+
+class LimitMiddleware:
+    """Refuses bodies over ``max_body_bytes`` (413) and work over ``max_concurrency`` (503).
+
+    A declared Content-Length over the limit is refused before reading a byte;
+    a streamed body is counted as it arrives and refused once it passes the limit.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, max_concurrency: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.max_concurrency = max_concurrency
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(_UNLIMITED):
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_body_bytes
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
+                message = f"Body of {int(value)} bytes is over the limit of {limit} bytes"
+                await _send_error(send, 413, ErrorBody("payload_too_large", message), [])
+                return
+        if self.in_flight >= self.max_concurrency:
+            message = f"Over {self.max_concurrency} requests in progress; retry shortly"
+            await _send_error(send, 503, ErrorBody("overloaded", message), [(b"retry-after", b"1")])
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise ApiError(413, "payload_too_large",
+                               f"Body is over the limit of {limit} bytes")
+            return message
+
+        self.in_flight += 1
+        try:
+            await self.app(scope, counted, send)
+        finally:
+            self.in_flight -= 1
+
+
+class ObserveMiddleware:
+    """Gives every request an id, security headers, one JSON log line and its metrics."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, routes: Iterable[str]) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.routes = frozenset(routes)
+        self._children: dict[tuple[str, str, int], tuple[object, object]] = {}
+
+    def _route(self, path: str) -> str:
+        if path in self.routes:
+            return path
+        return "/docs/assets" if path.startswith("/docs/assets/") else "other"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        request_id = b""
+        for name, value in scope["headers"]:
+            if name == b"x-request-id" and _REQUEST_ID.match(value):
+                request_id = value
+        if not request_id:
+            request_id = uuid.uuid4().hex.encode()
+        status = 500
+        model_version = b""
+
+        async def observed(message: Message) -> None:
+            nonlocal status, model_version
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", ()))
+                for name, value in headers:
+                    if name == b"x-model-version":
+                        model_version = value
+                headers.extend(_SECURITY_HEADERS)
+                headers.append((b"x-request-id", request_id))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed)
+        finally:
+            self._record(scope, status, time.perf_counter() - start, request_id, model_version)
+
+    def _record(self, scope: Scope, status: int, duration: float, request_id: bytes,
+                model_version: bytes) -> None:
+        route, method = self._route(scope["path"]), scope["method"]
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (self.metrics.requests.labels(route, method, str(status)),
+                        self.metrics.latency.labels(route))
+            self._children[key] = children
+        counter, histogram = children
+        counter.inc()  # type: ignore[attr-defined]
+        histogram.observe(duration)  # type: ignore[attr-defined]
+        if access_log.isEnabledFor(logging.INFO):
+            extra = {
+                "method": method,
+                "path": scope["path"],
+                "status": status,
+                "duration_ms": round(duration * 1000, 3),
+                "request_id": request_id.decode(),
+                "model_version": model_version.decode() or None,
+            }
+            customers = scope.get("state", {}).get("customers")
+            if customers is not None:
+                extra["customers"] = customers
+            access_log.info("request", extra={"fields": extra})
