@@ -35,6 +35,7 @@ class Explanations:
 
     runner_up: np.ndarray
     contributions: np.ndarray  # (n, features with weight), in model order
+    distances: np.ndarray  # computed row by row, so a customer's figures never depend on its batch
 
 
 class Predictor:
@@ -87,10 +88,12 @@ class Predictor:
 
     def explain(self, predictions: Predictions) -> Explanations:
         """Why each customer got its segment rather than the next nearest one."""
-        order = np.argsort(predictions.distances, axis=1, kind="stable")
-        runner_up = order[:, 1] if order.shape[1] > 1 else order[:, 0]
+        scaled = predictions.scaled
+        distances = np.sqrt(((scaled[:, None, :] - self.centroids[None]) ** 2).sum(axis=2))
+        order = np.argsort(distances, axis=1, kind="stable")
+        runner_up = np.where(order[:, 0] == predictions.segments, order[:, 1], order[:, 0])
         assigned = self.centroids[predictions.segments]
         other = self.centroids[runner_up]
-        per_column = (assigned - other) * (2.0 * predictions.scaled - assigned - other)
+        per_column = (assigned - other) * (2.0 * scaled - assigned - other)
         contributions = np.add.reduceat(per_column, self._feature_starts, axis=1)
-        return Explanations(runner_up, contributions)
+        return Explanations(runner_up, contributions, distances)

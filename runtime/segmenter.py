@@ -100,7 +100,7 @@ class Segmenter:
         ends = []
         for segment, runner_up, distances, contributions in zip(
             predictions.segments.tolist(), explained.runner_up.tolist(),
-            predictions.distances.tolist(), explained.contributions.tolist(), strict=True,
+            explained.distances.tolist(), explained.contributions.tolist(), strict=True,
         ):
             explanation = Explanation(
                 distances=[SegmentDistance(i, names[i], d) for i, d in enumerate(distances)],

@@ -1,0 +1,85 @@
+"""Properties over random valid customers: one code path for one and many, exact explanations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from starlette.testclient import TestClient
+
+from runtime.bundle import load_bundle
+from runtime.predictor import Predictor
+from tests.conftest import DEFAULT_BUNDLE
+
+money = st.floats(min_value=0, max_value=5e6, allow_nan=False)
+customers = st.fixed_dictionaries({
+    "CustomerID": st.text(min_size=1, max_size=64),
+    "Age": st.integers(0, 120),
+    "Gender": st.sampled_from(["F", "M", "female", "MALE", "Female"]),
+    "City": st.text(min_size=1, max_size=64),
+    "AnnualIncome": money,
+    "TotalSpent": money,
+    "MonthlyPurchases": st.integers(0, 100),
+    "AvgOrderValue": money,
+    "AppTimeMinutes": st.floats(min_value=0, max_value=1000, allow_nan=False),
+    "DiscountUsage": st.sampled_from(["Low", "Medium", "High", "low", "HIGH"]),
+    "PreferredShoppingTime": st.sampled_from(["Day", "Night", "night"]),
+})
+SETTINGS = settings(max_examples=60, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@SETTINGS
+@given(batch=st.lists(customers, min_size=1, max_size=8))
+def test_batch_equals_single_answers_in_order(client: TestClient, batch: list[dict[str, Any]]) -> None:
+    answer = client.post("/predict/batch", json=batch)
+    assert answer.status_code == 200, answer.text
+    singles = [client.post("/predict", json=one).json() for one in batch]
+    assert answer.json()["predictions"] == singles
+
+
+@SETTINGS
+@given(batch=st.lists(customers, min_size=1, max_size=8))
+def test_explained_batch_equals_explained_singles(
+    client: TestClient, batch: list[dict[str, Any]]
+) -> None:
+    answer = client.post("/predict/batch?explain=true", json=batch).json()["predictions"]
+    singles = [client.post("/predict?explain=true", json=one).json() for one in batch]
+    assert answer == singles
+
+
+@pytest.fixture(scope="module")
+def predictor() -> Predictor:
+    return Predictor(load_bundle(DEFAULT_BUNDLE))
+
+
+def test_contributions_sum_to_the_squared_distance_gap(
+    predictor: Predictor, rng: np.random.Generator
+) -> None:
+    raw = rng.normal(size=(5_000, predictor.encoder.width)) / predictor.multiplier + (
+        predictor.offset / predictor.multiplier)
+    predictions = predictor.predict_raw(raw)
+    explained = predictor.explain(predictions)
+    rows = np.arange(len(raw))
+    scaled = predictions.scaled
+    gap = (((scaled - predictor.centroids[explained.runner_up]) ** 2).sum(axis=1)
+           - ((scaled - predictor.centroids[predictions.segments]) ** 2).sum(axis=1))
+    assert np.abs(explained.contributions.sum(axis=1) - gap).max() < 1e-9
+    assert (gap >= -1e-12).all()  # the assigned centroid is the nearest
+    assert (explained.runner_up != predictions.segments).all()
+    ordered = np.sort(predictions.distances, axis=1)
+    assert np.allclose(predictions.distances[rows, explained.runner_up], ordered[:, 1])
+
+
+def test_prediction_matches_a_direct_computation(predictor: Predictor, rng: np.random.Generator) -> None:
+    raw = rng.uniform(0, 2, size=(2_000, predictor.encoder.width)) * (
+        predictor.offset / predictor.multiplier + 1)
+    predictions = predictor.predict_raw(raw)
+    scaled = raw * predictor.multiplier - predictor.offset
+    distances = np.linalg.norm(scaled[:, None, :] - predictor.centroids[None], axis=2)
+    assert np.array_equal(predictions.segments, distances.argmin(axis=1))
+    expected = np.round(1 - distances.min(axis=1) / distances.max(axis=1), 4)
+    assert np.abs(predictions.confidence - expected).max() <= 1e-4
