@@ -83,5 +83,7 @@ class Metrics:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    request.app.state.drift.flush()
-    return Response(request.app.state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+    metrics: Metrics = request.app.state.metrics
+    for field in request.app.state.drift.report().fields:
+        metrics.drift.labels(field.field).set(field.psi)
+    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,69 @@
+"""Drift monitoring: training-like traffic shows no drift, a shifted field shows drift on it alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from prometheus_client.parser import text_string_to_metric_families
+
+from runtime.export import COLUMNS, read_export
+from tests.runtime.conftest import make_client
+
+STABLE, SHIFTED = 0.1, 0.25
+
+
+def training_like(data: Path, rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
+    """``n`` customers drawn with replacement from the export's complete rows."""
+    export = read_export(data)
+    rows = rng.integers(0, len(export), size=n)
+    customers = []
+    for row in rows.tolist():
+        customer = {name: export.columns[name][row].item() for name in COLUMNS}
+        customer["Age"] = int(customer["Age"])
+        customer["MonthlyPurchases"] = int(customer["MonthlyPurchases"])
+        customers.append(customer)
+    return customers
+
+
+def drift_after(customers: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, float]]:
+    with make_client(drift_window=len(customers)) as client:
+        for start in range(0, len(customers), 1000):
+            response = client.post("/predict/batch", json=customers[start:start + 1000])
+            assert response.status_code == 200, response.text
+        report = client.get("/drift").json()
+        families = text_string_to_metric_families(client.get("/metrics").text)
+    gauges = {sample.labels["field"]: sample.value for family in families
+              if family.name == "segmentation_drift_psi" for sample in family.samples}
+    return report, gauges
+
+
+def test_training_like_traffic_shows_no_drift(customer_data: Path, rng: np.random.Generator) -> None:
+    report, gauges = drift_after(training_like(customer_data, rng, 6000))
+    assert report["customers"] == 6000
+    assert report["window_size"] == 6000
+    assert report["window_start"]
+    psi = {field["field"]: field["psi"] for field in report["fields"]}
+    assert set(psi) == set(COLUMNS) - {"CustomerID"}
+    assert max(psi.values()) < STABLE, psi
+    assert gauges == psi
+
+
+def test_one_shifted_field_drifts_alone(customer_data: Path, rng: np.random.Generator) -> None:
+    customers = training_like(customer_data, rng, 6000)
+    for customer in customers:
+        customer["AnnualIncome"] *= 1.6
+    report, _ = drift_after(customers)
+    psi = {field["field"]: field["psi"] for field in report["fields"]}
+    assert psi["AnnualIncome"] > SHIFTED, psi
+    assert max(v for k, v in psi.items() if k != "AnnualIncome") < STABLE, psi
+
+
+def test_window_rolls_over(customer_data: Path, rng: np.random.Generator) -> None:
+    customers = training_like(customer_data, rng, 3000)
+    with make_client(drift_window=1000) as client:
+        for start in range(0, 3000, 500):
+            client.post("/predict/batch", json=customers[start:start + 500])
+        report = client.get("/drift").json()
+    assert report["customers"] == 1000
