@@ -28,19 +28,23 @@ def normalize(value: str) -> str:
 
 
 def _lookup(spec: FeatureSpec) -> dict[str, int]:
-    table = {normalize(category): code for code, category in enumerate(spec.categories)}
-    for alias, category in spec.aliases.items():
-        table[normalize(alias)] = spec.categories.index(category)
+    """Every accepted spelling to its code, exact spellings included so they skip normalizing."""
+    codes = {category: code for code, category in enumerate(spec.categories)}
+    spellings = {category: category for category in spec.categories} | spec.aliases
+    table = {normalize(spelling): codes[category] for spelling, category in spellings.items()}
+    table.update({spelling: codes[category] for spelling, category in spellings.items()})
     return table
 
 
 class Encoder:
     """Turns customer columns into the model's raw columns (before standardization).
 
-    Every field of the specification is validated, including those with weight 0;
-    only weighted ones become columns. Categories are matched case-insensitively
-    and through aliases; an unknown one is refused or, where the specification
-    says ``neutral``, given the training mean so that it pulls towards no segment.
+    Only weighted features become columns. Categorical fields whose unknown
+    values are refused are validated even when they carry no weight; the rest
+    of the unweighted fields are not looked at. Categories match
+    case-insensitively and through aliases; an unknown one is refused or, where
+    the specification says ``neutral``, given the training mean so that it
+    pulls towards no segment.
     """
 
     def __init__(self, features: Sequence[FeatureSpec], neutral: np.ndarray | None = None) -> None:
@@ -48,51 +52,68 @@ class Encoder:
         self._lookups = {
             spec.field: _lookup(spec) for spec in self.features if spec.kind != "numeric"
         }
-        self._plan: list[tuple[FeatureSpec, slice | None]] = []
+        self._weighted: list[tuple[FeatureSpec, int]] = []
         start = 0
         for spec in self.features:
-            place = slice(start, start + spec.width) if spec.weight > 0 else None
-            self._plan.append((spec, place))
-            start = place.stop if place else start
+            if spec.weight > 0:
+                self._weighted.append((spec, start))
+                start += spec.width
         self.width = start
+        self._validated = [
+            spec for spec in self.features
+            if spec.weight == 0 and spec.kind != "numeric" and spec.unknown == "reject"
+        ]
         self._neutral = neutral
+        self.fields = tuple(dict.fromkeys(
+            [spec.field for spec, _ in self._weighted] + [spec.field for spec in self._validated]))
 
     def codes(self, spec: FeatureSpec, values: Sequence[Any]) -> np.ndarray:
         """Category codes of ``values`` for a categorical feature, -1 for unknown ones."""
-        lookup = self._lookups[spec.field]
-        return np.array([lookup.get(normalize(v), -1) for v in values], dtype=np.intp)
+        return np.array(self._code_list(spec, values), dtype=np.intp)
 
-    def _checked_codes(self, spec: FeatureSpec, values: Sequence[Any]) -> np.ndarray:
-        codes = self.codes(spec, values)
-        if spec.unknown == "reject" or self._neutral is None:
-            unknown = np.flatnonzero(codes < 0)
-            if unknown.size:
-                index = int(unknown[0])
-                raise InvalidValue(
-                    spec.field,
-                    index,
-                    f"Unknown value {str(values[index])[:40]!r}, expected one of "
-                    f"{', '.join(spec.categories)}",
-                )
-        return codes
+    def _code_list(self, spec: FeatureSpec, values: Sequence[Any]) -> list[int]:
+        lookup = self._lookups[spec.field]
+        return [lookup[v] if v in lookup else lookup.get(normalize(v), -1) for v in values]
+
+    def _refuse_unknown(self, spec: FeatureSpec, values: Sequence[Any], codes: list[int]) -> None:
+        index = codes.index(-1)
+        raise InvalidValue(
+            spec.field,
+            index,
+            f"Unknown value {str(values[index])[:40]!r}, expected one of "
+            f"{', '.join(spec.categories)}",
+        )
+
+    def _columns(self, spec: FeatureSpec, start: int, values: Sequence[Any]) -> list[Sequence[Any]]:
+        if spec.kind == "numeric":
+            return [values]
+        codes = self._code_list(spec, values)
+        unknown = -1 in codes
+        if unknown and (spec.unknown == "reject" or self._neutral is None):
+            self._refuse_unknown(spec, values, codes)
+        if spec.kind != "one-hot":
+            if unknown:
+                neutral = float(self._neutral[start])  # type: ignore[index]
+                return [[neutral if code < 0 else code for code in codes]]
+            return [codes]
+        columns: list[Sequence[Any]] = []
+        for offset in range(spec.width):
+            neutral = float(self._neutral[start + offset]) if unknown else 0.0  # type: ignore[index]
+            columns.append([neutral if code < 0 else float(code == offset) for code in codes])
+        return columns
 
     def transform(self, columns: Mapping[str, Sequence[Any]]) -> np.ndarray:
-        """Encode ``columns`` (field name to values, all of one length) into an (n, width) array."""
-        n = len(next(iter(columns.values())))
-        out = np.empty((n, self.width), dtype=np.float64)
-        for spec, place in self._plan:
+        """Encode ``columns`` (field name to values, all of one length) into an (n, width) array.
+
+        Raises :class:`InvalidValue` naming the first refused value's index and field.
+        """
+        for spec in self._validated:
             values = columns[spec.field]
-            if spec.kind == "numeric":
-                if place is not None:
-                    out[:, place.start] = values
-                continue
-            codes = self._checked_codes(spec, values)
-            if place is None:
-                continue
-            if spec.kind == "one-hot":
-                out[:, place] = np.eye(spec.width)[codes]
-            else:
-                out[:, place.start] = codes
-            if self._neutral is not None and (codes < 0).any():
-                out[codes < 0, place] = self._neutral[place]
-        return out
+            codes = self._code_list(spec, values)
+            if -1 in codes:
+                self._refuse_unknown(spec, values, codes)
+        blocks: list[Sequence[Any]] = []
+        for spec, start in self._weighted:
+            blocks.extend(self._columns(spec, start, columns[spec.field]))
+        # One conversion for all columns; the transposed view is as good as a copy downstream.
+        return np.array(blocks, dtype=np.float64).T

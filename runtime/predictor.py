@@ -13,6 +13,8 @@ from runtime.features import Encoder
 
 __all__ = ["Explanations", "Predictions", "Predictor"]
 
+_TINY = np.finfo(np.float64).tiny  # keeps 0 / 0 out when every centroid is at the same distance
+
 
 @dataclass(frozen=True)
 class Predictions:
@@ -20,8 +22,13 @@ class Predictions:
 
     segments: np.ndarray
     confidence: np.ndarray
-    distances: np.ndarray
+    squared_distances: np.ndarray
     scaled: np.ndarray
+
+    @property
+    def distances(self) -> np.ndarray:
+        """Euclidean distances to every centroid, (n, k)."""
+        return np.sqrt(np.maximum(self.squared_distances, 0.0))
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,7 @@ class Predictor:
         self.offset = bundle.mean * self.multiplier
         self.centroids = bundle.centroids
         self._centroids_t = np.ascontiguousarray(bundle.centroids.T)
-        self._centroid_norms = np.einsum("ij,ij->i", bundle.centroids, bundle.centroids)
+        self._centroid_norms = (bundle.centroids**2).sum(axis=1)
         self.encoder = Encoder(bundle.manifest.features, neutral=bundle.mean)
         weighted = [spec for spec in bundle.manifest.features if spec.weight > 0]
         self.weighted_fields = [spec.field for spec in weighted]
@@ -69,18 +76,22 @@ class Predictor:
     def predict_raw(self, raw: np.ndarray) -> Predictions:
         """Predict from raw model columns, an (n, width) array."""
         scaled = self.scale(raw)
+        # |z - c|^2 = |z|^2 - 2 z.c + |c|^2: one matrix product for all customers and centroids.
         squared = scaled @ self._centroids_t
         squared *= -2.0
         squared += self._centroid_norms
-        squared += np.einsum("ij,ij->i", scaled, scaled)[:, None]
-        np.maximum(squared, 0.0, out=squared)
-        distances = np.sqrt(squared, out=squared)
-        segments = distances.argmin(axis=1)
-        nearest = np.take_along_axis(distances, segments[:, None], axis=1)[:, 0]
-        farthest = distances.max(axis=1)
-        ratio = np.divide(nearest, farthest, out=np.zeros_like(nearest), where=farthest > 0)
-        confidence = np.round(1.0 - ratio, 4)
-        return Predictions(segments, confidence, distances, scaled)
+        squared += np.add.reduce(scaled * scaled, axis=1)[:, None]
+        segments = squared.argmin(axis=1)
+        # Distances order like their squares: take the square root of the ratio only.
+        ratio = np.minimum.reduce(squared, axis=1)
+        ratio /= np.maximum.reduce(squared, axis=1) + _TINY
+        np.maximum(ratio, 0.0, out=ratio)
+        confidence = np.sqrt(ratio, out=ratio)
+        confidence *= -1e4
+        confidence += 1e4
+        np.rint(confidence, out=confidence)
+        confidence /= 1e4  # 1 - d_assigned / d_farthest, to the seed's 4 places
+        return Predictions(segments, confidence, squared, scaled)
 
     def predict(self, columns: Mapping[str, Sequence[Any]]) -> Predictions:
         """Predict from customer columns (field name to values); see :class:`Encoder`."""

@@ -37,9 +37,7 @@ class Segmenter:
         self.predictor = Predictor(bundle)
         self.version = bundle.manifest.model.version
         self.catalogue = list(catalogue or bundle.manifest.segments)
-        self._getters = [
-            (spec.field, attrgetter(spec.field)) for spec in bundle.manifest.features
-        ]
+        self._getters = [(field, attrgetter(field)) for field in self.predictor.encoder.fields]
         self._heads = [self._head(segment) for segment in self.catalogue]
         self._version_tail = b',"model_version":' + _encode(self.version)
         empty_batch = _encode(BatchPrediction(model_version=self.version, predictions=[]))
