@@ -28,7 +28,8 @@ class Predictions:
     @property
     def distances(self) -> np.ndarray:
         """Euclidean distances to every centroid, (n, k)."""
-        return np.sqrt(np.maximum(self.squared_distances, 0.0))
+        distances: np.ndarray = np.sqrt(np.maximum(self.squared_distances, 0.0))
+        return distances
 
 
 @dataclass(frozen=True)
