@@ -132,8 +132,11 @@ def _copy(root: Path, stage: Stage, workdir: str) -> None:
                 relative = file.relative_to(ROOT).as_posix()
                 if ignored(relative, rules):
                     continue
-                target = destination / (file.name if path.is_file() else
-                                        file.relative_to(path).as_posix())
+                if path.is_file():
+                    renamed = len(copy.sources) == 1 and not copy.destination.endswith("/")
+                    target = destination if renamed else destination / file.name
+                else:
+                    target = destination / file.relative_to(path)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(file, target)
 
