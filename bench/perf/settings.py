@@ -17,7 +17,8 @@ class Settings:
     """Durations in seconds, counts, and where things are. ``quick()`` gives a smoke run."""
 
     mode: str = "full"
-    duration: float = 10.0
+    duration: float = 5.0
+    rounds: int = 3
     warmup: float = 2.0
     batch_duration: float = 5.0
     connections: int = 16
@@ -42,6 +43,7 @@ class Settings:
         return cls(
             mode="quick",
             duration=2.0,
+            rounds=1,
             warmup=1.0,
             batch_duration=1.0,
             cold_starts=3,

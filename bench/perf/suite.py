@@ -2,35 +2,51 @@
 
 A part that fails (a server that does not start, an answer that is not 200) is recorded
 under ``errors`` and the others go on; the report flags every figure it touches.
+Servers compared on ``/predict`` run side by side and are loaded in turn, round after
+round, so that a noisy neighbour on the machine weighs on each of them alike.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bench.perf import customers, envs, profiling, wrk
-from bench.perf.server import HOST, Server, http_call
-from bench.perf.settings import ROOT, Settings
+from bench.perf.server import Server, http_call
+from bench.perf.services import Services
+from bench.perf.settings import Settings
 
 __all__ = ["Suite"]
 
-SEED_REQUIREMENTS = ROOT / "bench" / "requirements-seed.txt"
-RUNTIME_REQUIREMENTS = ROOT / "requirements-runtime.txt"
-# Used only while requirements-runtime.txt does not exist yet.
-RUNTIME_FALLBACK = (
-    "numpy==2.4.6\nmsgspec==0.22.0\nstarlette==1.10.0\nuvicorn[standard]==0.54.0\nprometheus_client==0.26.0\n"
-)
+PREDICT = "/predict"
+BATCH = "/predict/batch"
+
+
+def _combine(rounds: list[wrk.WrkResult]) -> dict[str, Any]:
+    """Rounds of one server: median rate and percentiles, summed counts, every round kept."""
+    return {
+        "rate": statistics.median(r.rate for r in rounds),
+        "p50": statistics.median(r.p50 for r in rounds),
+        "p99": statistics.median(r.p99 for r in rounds),
+        "requests": sum(r.requests for r in rounds),
+        "non_2xx": sum(r.non_2xx for r in rounds),
+        "socket_errors": sum(r.socket_errors for r in rounds),
+        "clean": all(r.clean for r in rounds),
+        "rounds": [r.as_dict() for r in rounds],
+    }
 
 
 class Suite:
@@ -40,158 +56,41 @@ class Suite:
         self.settings = settings
         self.logs = settings.results / "logs"
         self.data: dict[str, Any] = {"errors": {}}
-        self._tmp = Path()
-        self._python: Path | None = None
-
-    # -- environments -------------------------------------------------------------
-
-    def _venv(self, name: str, requirements: str) -> Path:
-        return envs.ensure_venv(self.settings.venvs / name, requirements, self.logs / f"venv-{name}.log")
-
-    def _runtime_requirements(self) -> str:
-        if RUNTIME_REQUIREMENTS.is_file():
-            return RUNTIME_REQUIREMENTS.read_text()
-        self.data["runtime_requirements"] = "fallback list (requirements-runtime.txt absent)"
-        return RUNTIME_FALLBACK
-
-    def _seed_python(self) -> Path:
-        return self._venv("seed", SEED_REQUIREMENTS.read_text())
-
-    def _ours_python(self) -> Path:
-        """The given interpreter, else the repository's venv, else the runtime venv."""
-        if self._python is None:
-            repo = ROOT / ".venv" / "bin" / "python"
-            self._python = self.settings.ours_python or (
-                repo if repo.exists() else self._venv("runtime", self._runtime_requirements())
-            )
-        return self._python
-
-    # -- servers ------------------------------------------------------------------
-
-    def _ours(self, workers: int = 1) -> Server:
-        python = str(self._ours_python())
-
-        def command(port: int) -> list[str]:
-            extra = ["--workers", str(workers)] if workers != 1 else []
-            return [python, "-m", "runtime", "--host", HOST, "--port", str(port), *extra]
-
-        return Server(f"ours-{workers}w", command, ROOT, self.logs / f"ours-{workers}w.log")
-
-    def _ceiling(self, body: str) -> Server:
-        python = str(self._ours_python())
-
-        def command(port: int) -> list[str]:
-            return [
-                python,
-                "-m",
-                "uvicorn",
-                "bench.perf.ceiling_app:app",
-                "--host",
-                HOST,
-                "--port",
-                str(port),
-                "--loop",
-                "uvloop",
-                "--http",
-                "httptools",
-                "--workers",
-                "1",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ]
-
-        return Server("R2-ceiling", command, ROOT, self.logs / "ceiling.log", env={"CEILING_BODY": body})
-
-    def _seed(self) -> Server:
-        python, model = str(self._seed_python()), self._seed_model()
-
-        def command(port: int) -> list[str]:
-            return [
-                python,
-                "-m",
-                "uvicorn",
-                "bench.perf.seed_service:app",
-                "--host",
-                HOST,
-                "--port",
-                str(port),
-            ]
-
-        return Server("R1-seed", command, ROOT, self.logs / "seed.log", env={"SEED_MODEL_DIR": str(model)})
-
-    def _seed_model(self) -> Path:
-        folder = self._tmp / "seed-model"
-        if not folder.exists():
-            done = subprocess.run(
-                [
-                    str(self._seed_python()),
-                    "-m",
-                    "bench.perf.seed_train",
-                    str(self.settings.data),
-                    str(folder),
-                ],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=300,
-            )
-            if done.returncode != 0:
-                raise RuntimeError(f"training the seed's model failed:\n{done.stderr}")
-            self.data["seed_model"] = json.loads(done.stdout.strip().splitlines()[-1])
-        return folder
+        self.services = Services(settings, self.logs, Path())
 
     # -- load ---------------------------------------------------------------------
 
     def _load(
-        self,
-        server: Server,
-        path: str,
-        body: Path,
-        seconds: float,
-        *,
-        connections: int | None = None,
-        limit: int | None = None,
-    ) -> wrk.WrkResult:
-        result = wrk.run(
-            server.url + path,
-            body,
-            seconds,
-            connections=connections or self.settings.connections,
-            limit=limit,
-        )
+        self, server: Server, path: str, body: Path, seconds: float, *,
+        connections: int | None = None, limit: int | None = None,
+    ) -> wrk.WrkResult:  # fmt: skip
+        connections = connections or self.settings.connections
+        result = wrk.run(server.url + path, body, seconds, connections=connections, limit=limit)
         server.served += result.requests
         return result
 
-    def _check(self, server: Server, path: str, body: Path, key: str) -> bytes:
+    @staticmethod
+    def _check(server: Server, path: str, body: Path, key: str) -> bytes:
         status, answer = http_call(server.port, "POST", path, body.read_bytes())
         if status != 200 or key not in json.loads(answer):
             raise RuntimeError(f"{server.name} {path} answered {status}: {answer[:300]!r}")
         return answer
 
-    def _top_up(self, server: Server, body: Path, rate: float) -> list[dict[str, Any]]:
-        """Bring the count of served /predict requests to ``memory_requests``."""
+    def _memory(self, server: Server, body: Path, rate: float) -> dict[str, Any]:
+        """RSS once the server has answered at least ``memory_requests`` /predict calls."""
+        print(f"[{time.strftime('%H:%M:%S')}] {server.name}: memory", flush=True)
         runs = []
         while server.served < self.settings.memory_requests:
             remaining = self.settings.memory_requests - server.served
             seconds = min(120.0, 1.0 + 1.3 * remaining / max(rate, 1.0))
-            result = self._load(server, "/predict", body, seconds, limit=remaining)
+            result = self._load(server, PREDICT, body, seconds, limit=remaining)
             runs.append(result.as_dict())
             if result.requests == 0:
                 break
             rate = result.rate
-        return runs
-
-    def _memory(self, server: Server, body: Path, rate: float) -> dict[str, Any]:
-        runs = self._top_up(server, body, rate)
         time.sleep(0.5)
-        return {
-            "rss": server.rss(),
-            "requests": server.served,
-            "top_up": runs,
-            "clean": all(run["clean"] for run in runs),
-        }
+        clean = all(run["clean"] for run in runs)
+        return {"rss": server.rss(), "requests": server.served, "top_up": runs, "clean": clean}
 
     # -- parts --------------------------------------------------------------------
 
@@ -206,13 +105,11 @@ class Suite:
             print(f"  failed: {self.data['errors'][name]}", flush=True)
 
     def _size(self) -> dict[str, Any]:
-        ours = self.settings.venvs / "runtime"
-        self._venv("runtime", self._runtime_requirements())
-        seed = self._seed_python().parents[1]
+        ours, seed = self.services.venv("runtime"), self.services.venv("seed")
         return {
             "method": "du of site-packages (allocated blocks)",
-            "ours_bytes": envs.installed_bytes(envs.site_packages(ours)),
-            "seed_bytes": envs.installed_bytes(envs.site_packages(seed)),
+            "ours_bytes": envs.installed_bytes(envs.site_packages(ours.parents[1])),
+            "seed_bytes": envs.installed_bytes(envs.site_packages(seed.parents[1])),
         }
 
     def _inprocess(self) -> dict[str, Any]:
@@ -231,15 +128,54 @@ class Suite:
                 server.stop()
         return times
 
+    def _reference(self, stack: ExitStack, name: str, make: Callable[[], Server],
+                   body: Path) -> Server | None:  # fmt: skip
+        """Start and warm up a reference, or record why it could not be."""
+        print(f"[{time.strftime('%H:%M:%S')}] {name}: start", flush=True)
+        try:
+            server = stack.enter_context(make())
+            self._check(server, PREDICT, body, "cluster")
+            self._load(server, PREDICT, body, self.settings.warmup)
+        except Exception as error:
+            self.data["errors"][name] = f"{type(error).__name__}: {error}"
+            (self.logs / f"error-{name}.txt").write_text(traceback.format_exc())
+            print(f"  failed: {self.data['errors'][name]}", flush=True)
+            return None
+        return server
+
+    def _rounds(self, servers: dict[str, Server], body: Path) -> dict[str, dict[str, Any]]:
+        """``rounds`` wrk runs on each server, in turn, combined per server."""
+        results: dict[str, list[wrk.WrkResult]] = {name: [] for name in servers}
+        for number in range(self.settings.rounds):
+            print(f"[{time.strftime('%H:%M:%S')}] /predict round {number + 1}", flush=True)
+            for name, server in servers.items():
+                results[name].append(self._load(server, PREDICT, body, self.settings.duration))
+        return {name: _combine(runs) for name, runs in results.items()}
+
     def _ours_session(self, body: Path) -> dict[str, Any]:
+        """Ours under load, side by side with R1 and R2 for /predict, then batches."""
         s, out = self.settings, {}
-        with self._ours() as server:
-            out["answer"] = self._check(server, "/predict", body, "cluster").decode()
-            out["warmup"] = self._load(server, "/predict", body, s.warmup).as_dict()
+        with self.services.ours() as server:
+            answer = self._check(server, PREDICT, body, "cluster")
+            out["answer"] = answer.decode()
+            self._load(server, PREDICT, body, s.warmup)
             if s.wants("predict") or s.wants("memory") or s.wants("scaling"):
-                out["predict"] = self._load(server, "/predict", body, s.duration).as_dict()
-            if s.wants("memory"):
-                out["memory"] = self._memory(server, body, out.get("predict", {}).get("rate", 1e3))
+                with ExitStack() as references:
+                    others = {"ours": server}
+                    if s.wants("predict"):
+                        ceiling = partial(self.services.ceiling, answer.decode())
+                        others["ceiling"] = self._reference(references, "ceiling", ceiling, body)
+                    if s.wants("predict") or s.wants("memory"):
+                        others["seed"] = self._reference(references, "seed", self.services.seed, body)
+                    running = {name: other for name, other in others.items() if other is not None}
+                    for name, combined in self._rounds(running, body).items():
+                        place = out if name == "ours" else self.data.setdefault(name, {})
+                        place["predict"] = combined
+                    if s.wants("memory"):
+                        out["memory"] = self._memory(server, body, out["predict"]["rate"])
+                        if "seed" in running:
+                            rate = self.data["seed"]["predict"]["rate"]
+                            self.data["seed"]["memory"] = self._memory(running["seed"], body, rate)
             if s.wants("batch"):
                 out["batch_sweep"] = self._batch_sweep(server)
                 out["rss_after_batches"] = server.rss()
@@ -249,18 +185,16 @@ class Suite:
 
     def _batch_sweep(self, server: Server) -> dict[str, Any]:
         rng, sweep = np.random.default_rng(self.settings.seed), {}
+        connections = self.settings.batch_connections
         for size in self.settings.batch_sizes:
-            body = customers.write_body(
-                self._tmp / f"batch-{size}.json", customers.draw(self.settings.data, size, rng)
-            )
-            answer = json.loads(self._check(server, "/predict/batch", body, "predictions"))
+            print(f"[{time.strftime('%H:%M:%S')}] batches of {size}", flush=True)
+            drawn = customers.draw(self.settings.data, size, rng)
+            body = customers.write_body(self.services.scratch / f"batch-{size}.json", drawn)
+            answer = json.loads(self._check(server, BATCH, body, "predictions"))
             if len(answer["predictions"]) != size:
-                raise RuntimeError(f"/predict/batch answered {len(answer['predictions'])} of {size}")
-            connections = self.settings.batch_connections
-            self._load(server, "/predict/batch", body, 1, connections=connections)
-            result = self._load(
-                server, "/predict/batch", body, self.settings.batch_duration, connections=connections
-            )
+                raise RuntimeError(f"{BATCH} answered {len(answer['predictions'])} of {size}")
+            self._load(server, BATCH, body, 1, connections=connections)
+            result = self._load(server, BATCH, body, self.settings.batch_duration, connections=connections)
             sweep[str(size)] = {
                 "customers_per_s": result.rate * size,
                 "body_bytes": body.stat().st_size,
@@ -269,33 +203,28 @@ class Suite:
         return sweep
 
     def _profile(self, server: Server, body: Path) -> dict[str, Any]:
-        seconds = self.settings.profile_seconds
-        files = {
-            "raw": self.settings.results / "profile-predict.txt",
-            "flamegraph": self.settings.results / "profile-predict.svg",
-        }
+        """py-spy on ours under /predict load: raw stacks (summarised), then a flame graph."""
+        seconds, folder = self.settings.profile_seconds, self.settings.results
+        files = {"raw": folder / "profile-predict.txt", "flamegraph": folder / "profile-predict.svg"}
         for kind, path in files.items():
+            print(f"[{time.strftime('%H:%M:%S')}] profile ({kind})", flush=True)
             sampler = profiling.record(server.pid, seconds, path, kind)
             try:
-                self._load(server, "/predict", body, seconds + 1)
+                self._load(server, PREDICT, body, seconds + 1)
             finally:
                 sampler.wait(timeout=seconds + 30)
-        return {"files": {k: str(v) for k, v in files.items()}, "summary": profiling.summarise(files["raw"])}
-
-    def _reference_session(self, make: Callable[[], Server], body: Path, memory: bool) -> dict[str, Any]:
-        s, out = self.settings, {}
-        with make() as server:
-            self._check(server, "/predict", body, "cluster")
-            out["warmup"] = self._load(server, "/predict", body, s.warmup).as_dict()
-            out["predict"] = self._load(server, "/predict", body, s.duration).as_dict()
-            if memory:
-                out["memory"] = self._memory(server, body, out["predict"]["rate"])
-        return out
+        summary = profiling.summarise(files["raw"])
+        return {"files": {kind: str(path) for kind, path in files.items()}, "summary": summary}
 
     def _workers(self, body: Path, workers: int) -> dict[str, Any]:
-        with self._ours(workers) as server:
-            self._load(server, "/predict", body, self.settings.warmup)
-            return self._load(server, "/predict", body, self.settings.duration).as_dict()
+        with self.services.ours(workers) as server:
+            self._load(server, PREDICT, body, self.settings.warmup)
+            return _combine(
+                [
+                    self._load(server, PREDICT, body, self.settings.duration)
+                    for _ in range(self.settings.rounds)
+                ]
+            )
 
     # -- the run ------------------------------------------------------------------
 
@@ -304,54 +233,31 @@ class Suite:
         shutil.rmtree(self.logs, ignore_errors=True)
         self.logs.mkdir(parents=True)
         began = time.perf_counter()
-        with ExitStack() as stack:
-            self._tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
-            body = customers.write_body(self._tmp / "seed-body.json", customers.SEED_BODY)
+        with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+            self.services.scratch = Path(scratch)
+            body = customers.write_body(Path(scratch) / "seed-body.json", customers.SEED_BODY)
             if s.wants("size"):
                 self._part("size", self._size)
             if s.wants("inprocess"):
                 self._part("inprocess", self._inprocess)
             if s.wants("cold"):
-                self._part("cold_ours", lambda: self._cold(self._ours))
-                self._part("cold_seed", lambda: self._cold(self._seed))
+                self._part("cold_ours", lambda: self._cold(self.services.ours))
+                self._part("cold_seed", lambda: self._cold(self.services.seed))
             if any(s.wants(p) for p in ("predict", "memory", "batch", "scaling", "profile")):
                 self._part("ours", lambda: self._ours_session(body))
-            answer = self.data.get("ours", {}).get("answer") or json.dumps(customers.SEED_ANSWER)
-            if s.wants("predict"):
-                self._part(
-                    "ceiling",
-                    lambda: self._reference_session(lambda: self._ceiling(answer), body, memory=False),
-                )
-            if s.wants("predict") or s.wants("memory"):
-                self._part(
-                    "seed", lambda: self._reference_session(self._seed, body, memory=s.wants("memory"))
-                )
             if s.wants("scaling"):
                 self._part("workers_2", lambda: self._workers(body, 2))
+        self.data["notes"] = self.services.notes
         self.data["meta"] = self._meta(time.perf_counter() - began)
         return self.data
 
     def _meta(self, elapsed: float) -> dict[str, Any]:
-        s = self.settings
-        fields: Sequence[str] = (
-            "mode",
-            "duration",
-            "warmup",
-            "batch_duration",
-            "connections",
-            "batch_connections",
-            "cold_starts",
-            "memory_requests",
-            "inprocess_rows",
-            "inprocess_repeats",
-            "batch_sizes",
-            "parts",
-        )
         version = subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False)
+        settings = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self.settings).items()}
         return {
-            **{name: getattr(s, name) for name in fields},
+            **settings,
             "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "seconds": round(elapsed, 1),
-            "ours_python": str(self._python) if self._python else None,
+            "ours_python": str(self.services.ours_python()),
             "wrk": (version.stdout + version.stderr).strip().split(" Copyright")[0],
         }
