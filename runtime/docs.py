@@ -17,6 +17,11 @@ from starlette.staticfiles import StaticFiles
 __all__ = ["docs_routes"]
 
 _PACKAGE = "drf_spectacular_sidecar"
+# The pages may load only what the service itself serves (ReDoc would fetch a logo from a CDN).
+_POLICY = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "style-src 'self' 'unsafe-inline'; worker-src 'self' blob:",
+}
 
 _SWAGGER = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} - Swagger UI</title>
@@ -60,13 +65,13 @@ def docs_routes(title: str) -> list[BaseRoute]:
     redoc = _REDOC.format(title=title)
 
     async def swagger_page(_: object) -> HTMLResponse:
-        return HTMLResponse(swagger)
+        return HTMLResponse(swagger, headers=_POLICY)
 
     async def swagger_init(_: object) -> HTMLResponse:
         return HTMLResponse(_SWAGGER_INIT, media_type="text/javascript")
 
     async def redoc_page(_: object) -> HTMLResponse:
-        return HTMLResponse(redoc)
+        return HTMLResponse(redoc, headers=_POLICY)
 
     return [
         Route("/docs", swagger_page, include_in_schema=False),

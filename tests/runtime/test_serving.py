@@ -101,5 +101,6 @@ def test_docs_pages_and_assets_are_served_locally(client: TestClient) -> None:
         assert "text/html" in html.headers["content-type"]
         assert asset in html.text
         assert "http://" not in html.text and "https://" not in html.text
+        assert "default-src 'self'" in html.headers["content-security-policy"]
         assert client.get(asset).status_code == 200
     assert client.get("/docs/swagger-init.js").text.count("/openapi.json") == 1
