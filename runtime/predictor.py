@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,16 +17,28 @@ from runtime.features import Encoder
 __all__ = ["Explanations", "Predictions", "Predictor"]
 
 _TINY = np.finfo(np.float64).tiny  # keeps 0 / 0 out when every centroid is at the same distance
+_BLOCK = 8_192  # customers per block: a block's temporaries stay in the cache
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="predict")
 
 
 @dataclass(frozen=True)
 class Predictions:
-    """Per customer: the segment id, the seed's confidence score, and the scaled features."""
+    """Per customer: the segment id, the seed's confidence score, and the squared distances."""
 
     segments: np.ndarray
     confidence: np.ndarray
     squared_distances: np.ndarray
-    scaled: np.ndarray
+    raw: np.ndarray
+    predictor: Predictor
+
+    @property
+    def scaled(self) -> np.ndarray:
+        """The customers in the model's space (computed on demand: most callers never need it)."""
+        return self.predictor.scale(self.raw)
 
     @property
     def distances(self) -> np.ndarray:
@@ -60,9 +75,12 @@ class Predictor:
         )
         self.multiplier = weights / bundle.scale
         self.offset = bundle.mean * self.multiplier
-        self.centroids = bundle.centroids
-        self._centroids_t = np.ascontiguousarray(bundle.centroids.T)
-        self._centroid_norms = (bundle.centroids**2).sum(axis=1)
+        self.centroids = np.ascontiguousarray(bundle.centroids)
+        # Blocks are computed feature-major (one contiguous row per feature): the arithmetic
+        # then runs along long contiguous rows instead of short ones per customer.
+        self._multiplier_column = self.multiplier[:, None]
+        self._offset_column = self.offset[:, None]
+        self._centroid_norms = (bundle.centroids**2).sum(axis=1)[:, None]
         self.encoder = Encoder(bundle.manifest.features, neutral=bundle.mean)
         weighted = [spec for spec in bundle.manifest.features if spec.weight > 0]
         self.weighted_fields = [spec.field for spec in weighted]
@@ -75,24 +93,54 @@ class Predictor:
         return scaled
 
     def predict_raw(self, raw: np.ndarray) -> Predictions:
-        """Predict from raw model columns, an (n, width) array."""
-        scaled = self.scale(raw)
+        """Predict from raw model columns, an (n, width) array.
+
+        Large inputs go in blocks that fit the cache, spread over the cores
+        (NumPy releases the GIL in its loops); one customer is one block.
+        """
+        count = len(raw)
+        columns = raw.T  # feature-major; contiguous when raw came from the encoder
+        segments = np.empty(count, dtype=np.intp)
+        confidence = np.empty(count, dtype=np.float64)
+        squared = np.empty((len(self.centroids), count), dtype=np.float64)
+        blocks = [slice(start, start + _BLOCK) for start in range(0, count, _BLOCK)]
+        if len(blocks) <= 1:
+            self._predict_block(columns, segments, confidence, squared)
+        else:
+            list(_pool().map(
+                lambda rows: self._predict_block(columns[:, rows], segments[rows],
+                                                 confidence[rows], squared[:, rows]),
+                blocks,
+            ))
+        return Predictions(segments, confidence, squared.T, raw, self)
+
+    def _predict_block(
+        self, columns: np.ndarray, segments: np.ndarray, confidence: np.ndarray,
+        squared: np.ndarray,
+    ) -> None:
+        """One block, feature-major: ``columns`` is (width, b) and ``squared`` (k, b)."""
+        scaled = np.multiply(np.ascontiguousarray(columns), self._multiplier_column)
+        scaled -= self._offset_column
         # |z - c|^2 = |z|^2 - 2 z.c + |c|^2: one matrix product for all customers and centroids.
-        squared = scaled @ self._centroids_t
+        np.matmul(self.centroids, scaled, out=squared)
         squared *= -2.0
         squared += self._centroid_norms
-        squared += np.add.reduce(scaled * scaled, axis=1)[:, None]
-        segments = squared.argmin(axis=1)
+        scaled *= scaled
+        squared += np.add.reduce(scaled, axis=0)
+        nearest = squared[0].copy()
+        segments[:] = 0
+        for segment in range(1, len(squared)):  # an argmin over few rows, as whole-row operations
+            closer = squared[segment] < nearest
+            segments[closer] = segment
+            np.minimum(nearest, squared[segment], out=nearest)
         # Distances order like their squares: take the square root of the ratio only.
-        ratio = np.minimum.reduce(squared, axis=1)
-        ratio /= np.maximum.reduce(squared, axis=1) + _TINY
-        np.maximum(ratio, 0.0, out=ratio)
-        confidence = np.sqrt(ratio, out=ratio)
-        confidence *= -1e4
-        confidence += 1e4
-        np.rint(confidence, out=confidence)
-        confidence /= 1e4  # 1 - d_assigned / d_farthest, to the seed's 4 places
-        return Predictions(segments, confidence, squared, scaled)
+        nearest /= np.maximum.reduce(squared, axis=0) + _TINY
+        np.maximum(nearest, 0.0, out=nearest)
+        np.sqrt(nearest, out=nearest)
+        nearest *= -1e4
+        nearest += 1e4
+        np.rint(nearest, out=nearest)
+        np.divide(nearest, 1e4, out=confidence)  # 1 - d_assigned / d_farthest, to 4 places
 
     def predict(self, columns: Mapping[str, Sequence[Any]]) -> Predictions:
         """Predict from customer columns (field name to values); see :class:`Encoder`."""
@@ -100,7 +148,7 @@ class Predictor:
 
     def explain(self, predictions: Predictions) -> Explanations:
         """Why each customer got its segment rather than the next nearest one."""
-        scaled = predictions.scaled
+        scaled = self.scale(predictions.raw)
         distances = np.sqrt(((scaled[:, None, :] - self.centroids[None]) ** 2).sum(axis=2))
         order = np.argsort(distances, axis=1, kind="stable")
         runner_up = np.where(order[:, 0] == predictions.segments, order[:, 1], order[:, 0])
