@@ -16,6 +16,7 @@ Errors form one hierarchy, every message naming the file and the field::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -23,7 +24,7 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal
 
 import msgspec
@@ -47,6 +48,7 @@ __all__ = [
     "ModelInfo",
     "Segment",
     "TrainingInfo",
+    "check_replaceable",
     "load_bundle",
     "model_columns",
     "write_bundle",
@@ -296,6 +298,8 @@ def load_bundle(directory: str | os.PathLike[str]) -> Bundle:
         data = arrays_path.read_bytes()
     except FileNotFoundError as exc:
         raise BundleMissingError(f"{arrays_path}: arrays file not found") from exc
+    except OSError as exc:
+        raise BundleMissingError(f"{arrays_path}: cannot read arrays ({exc.strerror})") from exc
     checksum = _sha256(data)
     if checksum != manifest.arrays.sha256:
         raise BundleChecksumError(
@@ -353,9 +357,13 @@ def write_bundle(
     The bundle is assembled in a temporary sibling directory, verified by
     :func:`load_bundle`, then renamed into place: an interrupted write leaves
     no partial bundle, and an existing one is replaced only once the new one
-    is complete. ``extra_files`` (a report, figures) are written beside it.
+    is complete. ``extra_files`` (a report, figures) are written beside it,
+    by relative path. A target that exists but is not a bundle is never replaced.
     """
     target = Path(directory)
+    for name in extra_files or {}:
+        _check_extra_name(name)
+    check_replaceable(target)
     arrays = {"mean": mean, "scale": scale, "centroids": centroids}
     data = _encode_arrays(arrays)
     manifest = msgspec.structs.replace(
@@ -384,11 +392,51 @@ def write_bundle(
     return manifest
 
 
+def check_replaceable(directory: str | os.PathLike[str]) -> None:
+    """Raise :class:`FileExistsError` unless a bundle may be written to ``directory``.
+
+    A bundle replaces nothing, an empty directory, or another bundle; never other files.
+    """
+    target = Path(directory)
+    replaceable = not target.exists() or (target / MANIFEST_FILE).is_file() or (
+        target.is_dir() and not any(target.iterdir())
+    )
+    if not replaceable:
+        raise FileExistsError(
+            f"{target}: exists and is not a bundle (no {MANIFEST_FILE}); not replacing it"
+        )
+
+
+def _check_extra_name(name: str) -> None:
+    path = PurePosixPath(name)
+    if (
+        path.is_absolute()
+        or not path.parts
+        or ".." in path.parts
+        or "\\" in name
+        or str(path) in (MANIFEST_FILE, ARRAYS_FILE)
+    ):
+        raise ValueError(
+            f"extra file {name!r}: must be a relative path inside the bundle, "
+            f"other than {MANIFEST_FILE} and {ARRAYS_FILE}"
+        )
+
+
 def _swap_into_place(staging: Path, target: Path) -> None:
     if not target.exists():
         staging.rename(target)
         return
     retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-    target.rename(retired / target.name)
-    staging.rename(target)
+    parked = retired / target.name
+    try:
+        target.rename(parked)
+        try:
+            staging.rename(target)
+        except BaseException:
+            parked.rename(target)  # the old bundle goes back in place
+            raise
+    except BaseException:
+        with contextlib.suppress(OSError):
+            retired.rmdir()  # empty, unless the old bundle could not go back: then it stays
+        raise
     shutil.rmtree(retired, ignore_errors=True)

@@ -16,9 +16,11 @@ from runtime.bundle import (
     Metrics,
     ModelInfo,
     TrainingInfo,
+    check_replaceable,
     write_bundle,
 )
 from runtime.export import ExportChunk, read_export
+from runtime.features import InvalidValue
 from training.catalogue import build_catalogue
 from training.cleaning import drop_outliers, incomplete_step
 from training.model import drift_reference, feature_specs, fit
@@ -63,16 +65,31 @@ def train(
     progress: Callable[[str], None] = lambda line: None,
 ) -> Manifest:
     """Train on the export at ``data`` and write the bundle (and its report) to ``out``."""
+    check_replaceable(out)  # before the work, not after it
     progress(f"reading {data}")
     export = read_export(data)
+    if len(export) == 0:
+        raise ValueError(
+            f"{data}: no complete customer row ({export.rows_read} read, "
+            f"{len(export.rejected)} rejected: {dict(export.rejection_counts())})"
+        )
     customers, steps = clean(export)
     for step in steps:
         progress(f"{step.step}: {step.rows_in} -> {step.rows_out} {step.reasons or ''}".rstrip())
-    if len(customers) < k:
-        raise ValueError(f"{data}: {len(customers)} customers left after cleaning, fewer than k={k}")
+    if len(customers) <= k:
+        raise ValueError(
+            f"{data}: {len(customers)} customers left after cleaning, K-Means needs more than k={k}"
+        )
     features = feature_specs(customers)
     progress(f"fitting K-Means (k={k}, random_state={seed}) on {len(customers)} customers")
-    model = fit(customers, features, k=k, random_state=seed)
+    try:
+        model = fit(customers, features, k=k, random_state=seed)
+    except InvalidValue as exc:
+        line = customers.lines[exc.index]
+        customer = customers.columns["CustomerID"][exc.index]
+        raise ValueError(f"{data}: line {line} ({customer}): {exc.field}: {exc.reason}") from exc
+    except ValueError as exc:
+        raise ValueError(f"{data}: {exc}") from exc
     progress(f"silhouette {model.silhouette:.4f}, inertia {model.inertia:.2f}, sizes {model.sizes}")
     manifest = Manifest(
         format_version=FORMAT_VERSION,

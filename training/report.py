@@ -1,4 +1,9 @@
-"""The training report: a Markdown page with PNG figures, written beside the bundle."""
+"""The training report: a Markdown page with PNG figures, written beside the bundle.
+
+Figures stay cheap and legible at any size: the k sweep fits on a sample and
+scores it on a smaller one (silhouette costs O(n^2)), and the projection plots
+a sample of the customers.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +16,26 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
+from sklearn import config_context
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 
 from runtime.bundle import Manifest
 from runtime.export import ExportChunk
-from runtime.features import Encoder
-from training.model import FittedModel
+from training.model import SILHOUETTE_MEMORY_MB, FittedModel
 
 __all__ = ["K_RANGE", "render_report"]
 
 K_RANGE = range(2, 9)
-SWEEP_SAMPLE = 20_000
-PROFILE_FIELDS = ("Age", "AnnualIncome", "TotalSpent", "MonthlyPurchases", "AvgOrderValue",
-                  "AppTimeMinutes", "DiscountUsage")
+SWEEP_SAMPLE = 10_000  # customers the k sweep fits K-Means on
+SWEEP_SILHOUETTE = 4_000  # of those, customers it scores the silhouette on
+PLOT_SAMPLE = 5_000  # customers drawn in the projection
+PROFILE_FIELDS = ("AnnualIncome", "TotalSpent", "MonthlyPurchases", "AvgOrderValue",
+                  "AppTimeMinutes", "DiscountUsage", "Age")
+MONEY_FIELDS = {"AnnualIncome", "TotalSpent", "AvgOrderValue"}
 COLOURS = ("#d62728", "#2ca02c", "#1f77b4", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f")
 
 
@@ -35,71 +46,110 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def _space(customers: ExportChunk, model: FittedModel) -> np.ndarray:
-    raw = Encoder(model.features).transform({n: v.tolist() for n, v in customers.columns.items()})
-    weights = np.concatenate([np.full(s.width, s.weight) for s in model.features if s.weight > 0])
-    return np.asarray((raw - model.mean) / model.scale * weights)
+def _colour(segment: int) -> str:
+    return COLOURS[segment % len(COLOURS)]
 
 
-def _k_sweep(space: np.ndarray, seed: int) -> tuple[bytes, list[tuple[int, float, float]]]:
+def _money(value: float, _position: object = None) -> str:
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:g}M"
+    if abs(value) >= 1e3:
+        return f"{value / 1e3:g}K"
+    return f"{value:g}"
+
+
+def _sample(rng: np.random.Generator, size: int, limit: int) -> np.ndarray:
+    """Sorted indices of at most ``limit`` of ``size`` rows (all of them when there are few)."""
+    if size <= limit:
+        return np.arange(size)
+    return np.sort(rng.choice(size, limit, replace=False))
+
+
+def _k_sweep(space: np.ndarray, k: int, seed: int) -> tuple[bytes, list[tuple[int, float, float]]]:
     rng = np.random.default_rng(seed)
-    if len(space) > SWEEP_SAMPLE:
-        space = space[rng.choice(len(space), SWEEP_SAMPLE, replace=False)]
-    sample = space
+    sample = space[_sample(rng, len(space), SWEEP_SAMPLE)]
+    scored = _sample(rng, len(sample), SWEEP_SILHOUETTE)
     rows = []
-    for k in K_RANGE:
-        if k >= len(sample):
+    for candidate in K_RANGE:
+        if candidate >= len(scored):
             break
-        kmeans = KMeans(n_clusters=k, random_state=seed, n_init=10).fit(sample)
-        rows.append((k, float(silhouette_score(sample, kmeans.labels_)), float(kmeans.inertia_)))
+        kmeans = KMeans(n_clusters=candidate, random_state=seed, n_init=10).fit(sample)
+        with config_context(working_memory=SILHOUETTE_MEMORY_MB):
+            silhouette = silhouette_score(sample[scored], kmeans.labels_[scored])
+        rows.append((candidate, float(silhouette), float(kmeans.inertia_)))
     figure, left = plt.subplots(figsize=(7, 4))
     ks = [row[0] for row in rows]
-    left.plot(ks, [row[1] for row in rows], "o-", color=COLOURS[2])
+    left.plot(ks, [row[1] for row in rows], "o-", color=COLOURS[2], label="silhouette")
     left.set_xlabel("k (number of segments)")
-    left.set_ylabel("silhouette", color=COLOURS[2])
+    left.set_ylabel("silhouette (higher is better)", color=COLOURS[2])
+    left.axvline(k, color="grey", linestyle=":", label=f"the model's k = {k}")
     right = left.twinx()
-    right.plot(ks, [row[2] for row in rows], "s--", color=COLOURS[0])
-    right.set_ylabel("inertia", color=COLOURS[0])
-    left.set_title("Silhouette and inertia against k")
+    right.plot(ks, [row[2] for row in rows], "s--", color=COLOURS[0], label="inertia")
+    right.set_ylabel("inertia (within-segment spread)", color=COLOURS[0])
+    handles = [*left.get_legend_handles_labels()[0], *right.get_legend_handles_labels()[0]]
+    left.legend(handles=handles, loc="upper right", fontsize=8)
+    sampled = f", on {len(sample):,} sampled customers" if len(sample) < len(space) else ""
+    left.set_title(f"Silhouette and inertia against k{sampled}")
     return _png(figure), rows
 
 
 def _profiles(manifest: Manifest) -> bytes:
-    figure, axes = plt.subplots(1, len(PROFILE_FIELDS), figsize=(3 * len(PROFILE_FIELDS), 3.6))
-    names = [segment.name for segment in manifest.segments]
-    for axis, field in zip(axes, PROFILE_FIELDS, strict=True):
-        values = [segment.profile[field] for segment in manifest.segments]
-        axis.bar(range(len(values)), values, color=COLOURS[: len(values)])
+    figure, axes = plt.subplots(2, 4, figsize=(12, 6), layout="constrained")
+    segments = manifest.segments
+    ids = [segment.id for segment in segments]
+    colours = [_colour(segment) for segment in ids]
+    for axis, field in zip(axes.flat, PROFILE_FIELDS, strict=False):
+        axis.bar(range(len(segments)), [s.profile[field] for s in segments], color=colours)
         axis.set_title(field)
-        axis.set_xticks(range(len(values)), [str(s.id) for s in manifest.segments])
-    figure.legend(
-        [plt.Rectangle((0, 0), 1, 1, color=c) for c in COLOURS[: len(names)]],
-        [f"{s.id} {s.name}" for s in manifest.segments], loc="lower center", ncol=len(names),
+        axis.set_xticks(range(len(segments)), [str(segment) for segment in ids])
+        if field in MONEY_FIELDS:
+            axis.yaxis.set_major_formatter(FuncFormatter(_money))
+        spec = next((f for f in manifest.features if f.field == field), None)
+        if spec is not None and spec.kind == "ordinal":
+            axis.set_yticks(range(len(spec.categories)), spec.categories)
+            axis.set_ylim(0, len(spec.categories) - 1)
+    legend = axes.flat[-1]
+    legend.axis("off")
+    legend.legend(
+        [Patch(color=colour) for colour in colours],
+        [f"{s.id} {s.name}\n({s.size:,} customers)" for s in segments],
+        loc="center", fontsize=9, frameon=False,
     )
-    figure.suptitle("Segment profiles (means on the training customers)")
-    figure.subplots_adjust(bottom=0.22)
+    figure.suptitle("Segment profiles: means on the training customers, by segment id")
     return _png(figure)
 
 
-def _projection(space: np.ndarray, model: FittedModel, manifest: Manifest) -> bytes:
-    centred = space - space.mean(axis=0)
-    _, _, axes_t = np.linalg.svd(centred, full_matrices=False)
-    points = centred @ axes_t[:2].T
+def _projection(space: np.ndarray, model: FittedModel, manifest: Manifest, seed: int) -> bytes:
+    shown = _sample(np.random.default_rng(seed), len(space), PLOT_SAMPLE)
+    points, segments = space[shown], model.segments[shown]
+    centre = points.mean(axis=0)
+    _, _, axes_t = np.linalg.svd(points - centre, full_matrices=False)
+    flat = (points - centre) @ axes_t[:2].T
     figure, axis = plt.subplots(figsize=(6.5, 5))
+    small = len(shown) <= 1000
     for segment in manifest.segments:
-        members = points[model.segments == segment.id]
-        axis.scatter(members[:, 0], members[:, 1], s=14, alpha=0.7,
-                     color=COLOURS[segment.id % len(COLOURS)], label=f"{segment.id} {segment.name}")
-    centres = (model.centroids - space.mean(axis=0)) @ axes_t[:2].T
-    axis.scatter(centres[:, 0], centres[:, 1], marker="X", s=160, color="black", label="centroids")
+        members = flat[segments == segment.id]
+        axis.scatter(members[:, 0], members[:, 1], s=14 if small else 4, alpha=0.7 if small else 0.3,
+                     linewidths=0, color=_colour(segment.id))
+    centres = (model.centroids - centre) @ axes_t[:2].T
+    axis.scatter(centres[:, 0], centres[:, 1], marker="X", s=160, color="black")
     axis.set_xlabel("first principal component")
     axis.set_ylabel("second principal component")
-    axis.set_title("Customers in the model space, projected to 2-D")
-    axis.legend(fontsize=8)
+    sampled = f" ({len(shown):,} of {len(space):,} shown)" if len(shown) < len(space) else ""
+    axis.set_title(f"Customers in the model space, projected to 2-D{sampled}")
+    # Legend entries drawn opaque and at one size, however faint and small the points are.
+    handles = [
+        Line2D([], [], marker="o", linestyle="", color=_colour(segment.id), markersize=6,
+               label=f"{segment.id} {segment.name}")
+        for segment in manifest.segments
+    ]
+    handles.append(Line2D([], [], marker="X", linestyle="", color="black", markersize=9,
+                          label="centroids"))
+    axis.legend(handles=handles, fontsize=8)
     return _png(figure)
 
 
-def _markdown(manifest: Manifest, sweep: list[tuple[int, float, float]]) -> str:
+def _markdown(manifest: Manifest, sweep: list[tuple[int, float, float]], customers: int) -> str:
     info, metrics = manifest.model, manifest.metrics
     lines = [
         f"# Training report: {info.name} {info.version}",
@@ -130,6 +180,11 @@ def _markdown(manifest: Manifest, sweep: list[tuple[int, float, float]]) -> str:
         "",
         "![silhouette and inertia against k](k_sweep.png)",
         "",
+        *(
+            [f"K-Means fitted on {min(customers, SWEEP_SAMPLE):,} sampled customers, "
+             f"silhouette scored on {min(customers, SWEEP_SILHOUETTE):,} of them.", ""]
+            if customers > SWEEP_SILHOUETTE else []
+        ),
         "| k | silhouette | inertia |",
         "|---|---|---|",
         *(f"| {k} | {s:.4f} | {i:.2f} |" for k, s, i in sweep),
@@ -155,11 +210,11 @@ def render_report(
     customers: ExportChunk, model: FittedModel, manifest: Manifest, seed: int
 ) -> dict[str, bytes]:
     """The report's files, by path relative to the bundle directory."""
-    space = _space(customers, model)
-    sweep_png, sweep = _k_sweep(space, seed)
+    space = model.space(customers)
+    sweep_png, sweep = _k_sweep(space, manifest.model.k, seed)
     return {
-        "report/report.md": _markdown(manifest, sweep).encode(),
+        "report/report.md": _markdown(manifest, sweep, len(space)).encode(),
         "report/k_sweep.png": sweep_png,
         "report/profiles.png": _profiles(manifest),
-        "report/projection.png": _projection(space, model, manifest),
+        "report/projection.png": _projection(space, model, manifest, seed),
     }
