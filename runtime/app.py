@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 
 import msgspec
-import numpy as np
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -24,7 +23,6 @@ from runtime.logs import configure_logging
 from runtime.metrics import Metrics, metrics_endpoint
 from runtime.middleware import LimitMiddleware, ObserveMiddleware
 from runtime.openapi import openapi_document
-from runtime.predictor import Predictions
 from runtime.reload import load_model, reload_model, serve_model
 from runtime.schemas import EXAMPLE_CUSTOMER, Customer, Health, ServiceInfo
 from runtime.segmenter import Segmenter
@@ -60,13 +58,6 @@ def _decode(body: bytes, batch: bool) -> list[Customer]:
         raise ApiError(400, "malformed_json", f"Body is not valid UTF-8 (byte {exc.start})") from exc
 
 
-def _predict(model: Segmenter, customers: Sequence[Customer], batch: bool) -> Predictions:
-    try:
-        return model.predict(customers)
-    except InvalidValue as exc:
-        raise from_invalid_value(exc, batch) from exc
-
-
 def _model(request: Request) -> Segmenter:
     model: Segmenter | None = request.app.state.model
     if model is None:
@@ -75,6 +66,8 @@ def _model(request: Request) -> Segmenter:
 
 
 def _explain(request: Request) -> bool:
+    if not request.scope["query_string"]:
+        return False
     value = request.query_params.get("explain", "false").lower()
     if value not in ("true", "false", "1", "0"):
         raise ApiError(422, "invalid_value", f"explain must be true or false, got {value[:20]!r}",
@@ -82,46 +75,44 @@ def _explain(request: Request) -> bool:
     return value in ("true", "1")
 
 
-def _observe(request: Request, customers: list[Customer]) -> None:
-    state = request.app.state
-    state.drift.observe(customers)
-    if state.settings.log_customers:
-        request.scope.setdefault("state", {})["customers"] = [c.CustomerID for c in customers[:100]]
-
-
-async def predict(request: Request) -> Response:
-    model = _model(request)  # one model for the whole request, even if a reload swaps it
-    _check_content_type(request)
-    explain = _explain(request)
-    customers = _decode(await request.body(), batch=False)
-    predictions = _predict(model, customers, batch=False)
-    answer = model.answers(customers, predictions, explain)[0]
-    request.app.state.metrics.predictions.labels(
-        predictions.segments[0], model.catalogue[predictions.segments[0]].name).inc()
-    _observe(request, customers)
-    return _json(answer, headers={"X-Model-Version": model.version})
-
-
-async def predict_batch(request: Request) -> Response:
-    model = _model(request)
-    _check_content_type(request)
-    explain = _explain(request)
-    customers = _decode(await request.body(), batch=True)
-    limit = request.app.state.settings.max_batch
+def _check_batch_size(customers: list[Customer], limit: int) -> None:
     if not customers:
         raise ApiError(422, "empty_batch", "The batch is empty; send 1 or more customers", "$")
     if len(customers) > limit:
         raise ApiError(413, "batch_too_large",
                        f"The batch has {len(customers)} customers, the limit is {limit}", "$")
-    predictions = _predict(model, customers, batch=True)
-    answers = model.answers(customers, predictions, explain)
-    metrics = request.app.state.metrics
-    metrics.batch_size.observe(len(customers))
-    for segment, count in enumerate(np.bincount(predictions.segments, minlength=len(model.catalogue))):
-        if count:
-            metrics.predictions.labels(segment, model.catalogue[segment].name).inc(count)
-    _observe(request, customers)
-    return _json(model.batch(answers), headers={"X-Model-Version": model.version})
+
+
+async def _answer(request: Request, batch: bool) -> Response:
+    """Decode, validate, predict and encode: the same steps for one customer and for many."""
+    model = _model(request)  # one model for the whole request, even if a reload swaps it
+    _check_content_type(request)
+    explain = _explain(request)
+    customers = _decode(await request.body(), batch)
+    state = request.app.state
+    if batch:
+        _check_batch_size(customers, state.settings.max_batch)
+    columns = model.columns(customers)
+    try:
+        predictions = model.predict(columns)
+    except InvalidValue as exc:
+        raise from_invalid_value(exc, batch) from exc
+    ids = [customer.CustomerID for customer in customers]
+    body = model.batch(ids, predictions, explain) if batch else model.answer(ids[0], predictions,
+                                                                             explain)
+    state.metrics.predicted(model.catalogue, predictions.segments, batch)
+    state.drift.observe(columns)
+    if state.settings.log_customers:
+        request.scope.setdefault("state", {})["customers"] = ids[:100]
+    return _json(body, headers={"X-Model-Version": model.version})
+
+
+async def predict(request: Request) -> Response:
+    return await _answer(request, batch=False)
+
+
+async def predict_batch(request: Request) -> Response:
+    return await _answer(request, batch=True)
 
 
 def _health(request: Request) -> Health:
@@ -170,7 +161,8 @@ async def openapi(request: Request) -> Response:
     if state.openapi is None:  # built once per model: the version and example come from it
         model = _model(request)
         sample = [msgspec.convert(EXAMPLE_CUSTOMER, Customer)]
-        example = msgspec.json.decode(model.answers(sample, model.predict(sample))[0])
+        predictions = model.predict(model.columns(sample))
+        example = msgspec.json.decode(model.answer(sample[0].CustomerID, predictions))
         state.openapi = _encode(openapi_document(model.version, state.settings.max_batch, example))
     return _json(state.openapi)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections import deque
-from collections.abc import Sequence
+from collections import Counter, deque
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,9 +32,12 @@ def bin_counts(
     if spec.kind == "numeric":
         index = np.searchsorted(np.asarray(edges), np.asarray(values, dtype=np.float64), "right")
         return np.bincount(index, minlength=len(edges) + 1)
-    codes = encoder.codes(spec, values)
+    # Few distinct spellings among many values: count them first, then encode each once.
+    tally = Counter(values)
+    codes = encoder.codes(spec, list(tally))
     codes[codes < 0] = len(spec.categories)
-    return np.bincount(codes, minlength=len(spec.categories) + 1)
+    return np.bincount(codes, weights=list(tally.values()),
+                       minlength=len(spec.categories) + 1).astype(np.int64)
 
 
 def population_stability_index(reference: DriftReference, counts: np.ndarray) -> float:
@@ -69,9 +72,9 @@ _FLUSH_AT = 512
 class DriftMonitor:
     """Counts served customers into the reference bins over a rolling window.
 
-    The request path only appends customers to a list; they are binned in one
-    vectorized pass per field once enough have gathered, or when a report is
-    asked for. The window is kept as ``slices`` consecutive buckets, the oldest
+    The request path only appends the customers' columns to lists; they are
+    binned in one vectorized pass per field once enough have gathered, or when
+    a report is asked for. The window is kept as ``slices`` consecutive buckets, the oldest
     dropped as a new one starts.
     """
 
@@ -85,25 +88,33 @@ class DriftMonitor:
         self.window = window
         self._bucket_size = max(1, window // slices)
         self._buckets: deque[tuple[float, list[np.ndarray], int]] = deque(maxlen=slices)
-        self._pending: list[Any] = []
+        self._pending: dict[str, list[Any]] = {spec.field: [] for spec, _ in self._fields}
+        self._pending_count = 0
 
-    def observe(self, customers: Sequence[Any]) -> None:
-        self._pending.extend(customers)
-        if len(self._pending) >= _FLUSH_AT:
+    def observe(self, columns: Mapping[str, Sequence[Any]]) -> None:
+        """Count customers given as columns (field name to values, all of one length)."""
+        for field, values in self._pending.items():
+            values.extend(columns[field])
+        self._pending_count = len(next(iter(self._pending.values()), ()))
+        if self._pending_count >= _FLUSH_AT:
             self.flush()
 
     def flush(self) -> None:
-        pending, self._pending = self._pending, []
-        while pending:
+        pending = self._pending
+        count, self._pending_count = self._pending_count, 0
+        self._pending = {field: [] for field in pending}
+        done = 0
+        while done < count:
             if not self._buckets or self._buckets[-1][2] >= self._bucket_size:
                 empty = [np.zeros(len(ref.shares), dtype=np.int64) for _, ref in self._fields]
                 self._buckets.append((time.time(), empty, 0))
             start, counts, size = self._buckets[-1]
-            part, pending = pending[: self._bucket_size - size], pending[self._bucket_size - size:]
+            take = min(self._bucket_size - size, count - done)
             for total, (spec, reference) in zip(counts, self._fields, strict=True):
-                values = [getattr(customer, spec.field) for customer in part]
+                values = pending[spec.field][done:done + take]
                 np.add(total, bin_counts(spec, reference.edges, values, self._encoder), out=total)
-            self._buckets[-1] = (start, counts, size + len(part))
+            self._buckets[-1] = (start, counts, size + take)
+            done += take
 
     def report(self) -> DriftReport:
         self.flush()

@@ -8,7 +8,9 @@ workers' files with the library's ``MultiProcessCollector``.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
+import numpy as np
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -21,6 +23,8 @@ from prometheus_client import (
 )
 from starlette.requests import Request
 from starlette.responses import Response
+
+from runtime.bundle import Segment
 
 __all__ = ["Metrics", "metrics_endpoint"]
 
@@ -41,8 +45,8 @@ class Metrics:
             ["route", "method", "status"], registry=registry,
         )
         self.latency = Histogram(
-            "segmentation_request_duration_seconds", "Time to answer, by route.",
-            ["route"], buckets=_LATENCY_BUCKETS, registry=registry,
+            "segmentation_request_duration_seconds", "Time to answer, by route and status.",
+            ["route", "status"], buckets=_LATENCY_BUCKETS, registry=registry,
         )
         self.predictions = Counter(
             "segmentation_predictions", "Customers assigned, by segment.",
@@ -60,6 +64,8 @@ class Metrics:
             "segmentation_reloads", "Bundle reloads, by result (success or failure).",
             ["result"], registry=registry,
         )
+        for result in ("success", "failure"):  # both series exist from the start, at 0
+            self.reloads.labels(result)
         self.drift = Gauge(
             "segmentation_drift_psi",
             "Population stability index of each input field over the drift window.",
@@ -73,6 +79,15 @@ class Metrics:
             self.model_info.labels(*self._served).set(0)
         self._served = (name, version, checksum)
         self.model_info.labels(*self._served).set(1)
+
+    def predicted(self, catalogue: Sequence[Segment], segments: np.ndarray, batch: bool) -> None:
+        """Count customers by segment (and the batch's size)."""
+        if batch:
+            self.batch_size.observe(len(segments))
+        counts = np.bincount(segments, minlength=len(catalogue)).tolist()
+        for segment, count in zip(catalogue, counts, strict=True):
+            if count:
+                self.predictions.labels(str(segment.id), segment.name).inc(count)
 
     def exposition(self) -> bytes:
         if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
