@@ -20,6 +20,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,  # which worker, when several share the port
         }
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):

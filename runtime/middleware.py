@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterable
 
 import msgspec
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runtime.errors import ApiError
@@ -27,6 +28,8 @@ _SECURITY_HEADERS = [
 ]
 # Probes and metrics are never refused for load: an orchestrator must see the truth.
 _UNLIMITED = ("/health", "/metrics")
+# Recorded when the client went away before an answer could be sent (nginx's convention).
+_CLIENT_CLOSED = 499
 
 
 async def _send_error(send: Send, status: int, body: ErrorBody, headers: list[tuple[bytes, bytes]]) -> None:
@@ -38,6 +41,14 @@ async def _send_error(send: Send, status: int, body: ErrorBody, headers: list[tu
                     (b"content-length", str(len(content)).encode()), *headers],
     })
     await send({"type": "http.response.body", "body": content})
+
+
+def _serving_version(scope: Scope) -> bytes:
+    """The version of the model being served, for /predict answers the route did not label."""
+    app = scope.get("app")
+    model = getattr(getattr(app, "state", None), "model", None)
+    version = getattr(model, "version", None)
+    return version.encode() if isinstance(version, str) else b""
 
 
 class LimitMiddleware:
@@ -111,16 +122,21 @@ class ObserveMiddleware:
         if not request_id:
             request_id = uuid.uuid4().hex.encode()
         status = 500
+        started = False
         model_version = b""
 
         async def observed(message: Message) -> None:
-            nonlocal status, model_version
+            nonlocal status, started, model_version
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started = message["status"], True
                 headers = list(message.get("headers", ()))
                 for name, value in headers:
                     if name == b"x-model-version":
                         model_version = value
+                if not model_version and scope["path"].startswith("/predict"):
+                    model_version = _serving_version(scope)
+                    if model_version:
+                        headers.append((b"x-model-version", model_version))
                 headers.extend(_SECURITY_HEADERS)
                 headers.append((b"x-request-id", request_id))
                 message = {**message, "headers": headers}
@@ -128,6 +144,10 @@ class ObserveMiddleware:
 
         try:
             await self.app(scope, receive, observed)
+        except ClientDisconnect:
+            # The client left mid-body: nobody to answer, and not a server error to alert on.
+            if not started:
+                status = _CLIENT_CLOSED
         finally:
             self._record(scope, status, time.perf_counter() - start, request_id, model_version)
 
@@ -138,7 +158,7 @@ class ObserveMiddleware:
         children = self._children.get(key)
         if children is None:
             children = (self.metrics.requests.labels(route, method, str(status)),
-                        self.metrics.latency.labels(route))
+                        self.metrics.latency.labels(route, str(status)))
             self._children[key] = children
         counter, histogram = children
         counter.inc()  # type: ignore[attr-defined]

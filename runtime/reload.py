@@ -8,6 +8,7 @@ refused with a log line and a metric, and the old model keeps serving.
 from __future__ import annotations
 
 import logging
+import threading
 
 import numpy as np
 from starlette.applications import Starlette
@@ -74,6 +75,8 @@ def load_model(settings: Settings) -> Segmenter:
 
 def serve_model(app: Starlette, model: Segmenter) -> None:
     """Start serving ``model``: its drift window, its metrics, then one reference swap."""
+    if getattr(app.state, "reload_lock", None) is None:
+        app.state.reload_lock = threading.Lock()
     manifest = model.bundle.manifest
     app.state.drift = DriftMonitor(manifest.features, manifest.drift, app.state.settings.drift_window)
     app.state.openapi = None
@@ -82,14 +85,24 @@ def serve_model(app: Starlette, model: Segmenter) -> None:
 
 
 def reload_model(app: Starlette) -> bool:
-    """Swap in the bundle at the configured path; keep the old model if it fails."""
+    """Swap in the bundle at the configured path; keep the old model if it fails.
+
+    Reloads run one at a time, so the last one to finish read the disk last:
+    a burst of signals ends serving what the path holds after the burst.
+    """
+    with app.state.reload_lock:
+        return _reload(app)
+
+
+def _reload(app: Starlette) -> bool:
     metrics = app.state.metrics
     try:
         model = load_model(app.state.settings)
-    except BundleError as exc:
+    except Exception as exc:  # whatever the bundle holds, the serving model stays
         metrics.reloads.labels("failure").inc()
+        reason = str(exc) if isinstance(exc, BundleError) else f"{type(exc).__name__}: {exc}"
         logger.error("reload refused, still serving the previous model",
-                     extra={"fields": {"reason": str(exc)}})
+                     extra={"fields": {"reason": reason}})
         return False
     serve_model(app, model)
     metrics.reloads.labels("success").inc()

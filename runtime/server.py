@@ -7,8 +7,10 @@ and the process exits 0. ``SIGHUP`` reloads the bundle in every worker.
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import tempfile
@@ -31,6 +33,16 @@ class _DrainingServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, drain_seconds: float) -> None:
         super().__init__(config)
         self._drain_seconds = drain_seconds
+        self._hangups: list[int] = []
+
+    def hold_hangups(self) -> None:
+        """Until the app listens for SIGHUP, note it instead of dying of it (the default)."""
+        signal.signal(signal.SIGHUP, lambda sig, _: self._hangups.append(sig))
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)  # runs the lifespan, which installs the SIGHUP handler
+        if self._hangups:  # a reload asked for while starting: the bundle may predate it
+            os.kill(os.getpid(), signal.SIGHUP)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if sig != signal.SIGTERM:
@@ -61,7 +73,8 @@ def _config(settings: Settings, host: str, port: int) -> uvicorn.Config:
         access_log=False,
         log_config=None,  # the app sends every log through its JSON handler
         log_level=settings.log_level,
-        timeout_graceful_shutdown=int(settings.grace_seconds) or None,
+        # Rounded up, never to 0 = "wait for ever": a 0.5 s grace must not become unbounded.
+        timeout_graceful_shutdown=math.ceil(settings.grace_seconds),
         server_header=False,
     )
 
@@ -69,7 +82,10 @@ def _config(settings: Settings, host: str, port: int) -> uvicorn.Config:
 def _run_worker(settings: Settings, host: str, port: int, sock: socket.socket | None) -> None:
     # Raised again by uvicorn after a graceful stop, when the drain has already happened.
     signal.signal(signal.SIGTERM, lambda *_: None)
+    # A worker forked by a supervisor inherits its forwarding handler: Ctrl-C is uvicorn's here.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     server = _DrainingServer(_config(settings, host, port), settings.drain_seconds)
+    server.hold_hangups()
     server.run(sockets=[sock] if sock else None)
 
 
@@ -79,12 +95,16 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1) -> int:
         _run_worker(settings, host, port, None)
         return 0
     # Metrics of all workers are summed through files in a directory of their own.
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="segmentation-metrics-")
+    metrics_dir = tempfile.mkdtemp(prefix="segmentation-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.set_inheritable(True)
-    return _supervise(settings, host, port, workers, sock)
+    try:
+        return _supervise(settings, host, port, workers, sock)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _supervise(
@@ -98,7 +118,7 @@ def _supervise(
         process.start()
         return process
 
-    processes = [start() for _ in range(workers)]
+    processes: list[multiprocessing.process.BaseProcess] = []
 
     def forward(sig: int, _: FrameType | None) -> None:
         if sig in (signal.SIGTERM, signal.SIGINT):
@@ -108,15 +128,34 @@ def _supervise(
             if process.pid is not None and process.is_alive():
                 os.kill(process.pid, sig)
 
+    # Before the first fork: a SIGHUP while workers start must not end the supervisor
+    # (its default action); the workers install their own handlers first thing.
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, forward)
+    processes.extend(start() for _ in range(workers))
     while not stopping.is_set():
         for index, process in enumerate(processes):
             if not process.is_alive() and not stopping.is_set():
+                _forget(process)
                 processes[index] = start()
         stopping.wait(_RESTART_PAUSE)
+    # The workers hold their own copies; once they close theirs, new connections are
+    # refused at once instead of waiting in a backlog that nobody accepts from.
+    sock.close()
     deadline = time.monotonic() + settings.drain_seconds + settings.grace_seconds + 5
     for process in processes:
         process.join(max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        if process.is_alive():  # past its grace: stopped rather than left behind
+            process.kill()
+            process.join(5)
     codes = [process.exitcode for process in processes]
     return 0 if all(code == 0 for code in codes) else 1
+
+
+def _forget(process: multiprocessing.process.BaseProcess) -> None:
+    """Drop a dead worker's live gauges (e.g. the model it served) from the summed metrics."""
+    from prometheus_client import multiprocess
+
+    if process.pid is not None:
+        multiprocess.mark_process_dead(process.pid)  # type: ignore[no-untyped-call]
