@@ -1,0 +1,162 @@
+"""Writing the answers: a CSV of scored customers and a side file of the rows set aside.
+
+Both are written under temporary names beside their targets and renamed into
+place only once the run is complete, so an interrupted run leaves neither a
+partial file nor a stale one from an earlier run under the names asked for.
+Lines are formatted a chunk at a time from precomputed strings, never row by row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import secrets
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+from runtime.bundle import Segment
+from runtime.scoring.model import Scored
+
+__all__ = ["AtomicFile", "ScoreFormat", "ScoreOutput", "rejected_path"]
+
+_SCALE = 10_000  # confidence scores are rounded to 4 places
+_SPECIAL = (",", '"', "\r", "\n")
+
+
+def rejected_path(output: Path) -> Path:
+    """Where the rows set aside go: ``OUT.rejected.csv`` beside ``OUT.csv``."""
+    return output.with_name(f"{output.stem}.rejected.csv")
+
+
+def _quote(text: str) -> str:
+    """``text`` as one CSV field, quoted the way the csv module quotes when it must."""
+    if any(char in text for char in _SPECIAL):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+class ScoreFormat:
+    """Formats scored chunks as ``CustomerID,cluster,segment_name,confidence_score`` lines.
+
+    With ``explain``, one ``distance_<id>`` column per segment follows, in
+    catalogue order: the distances of the service's explanations.
+    """
+
+    def __init__(self, catalogue: list[Segment], explain: bool = False) -> None:
+        self.explain = explain
+        columns = ["CustomerID", "cluster", "segment_name", "confidence_score"]
+        if explain:
+            columns += [f"distance_{segment.id}" for segment in catalogue]
+        self.header = (",".join(columns) + "\n").encode()
+        self._end = "" if explain else "\n"
+        self._heads = [f",{segment.id},{_quote(segment.name)}," for segment in catalogue]
+        scores = [repr(k / _SCALE) for k in range(_SCALE + 1)]
+        self._values = np.arange(_SCALE + 1) / _SCALE
+        # Every (segment, score) ending precomputed: a line is its id and one of these.
+        self._tails = np.array(
+            [head + score + self._end for head in self._heads for score in scores], dtype=object)
+
+    def _tail_strings(self, scored: Scored) -> list[str]:
+        confidence = scored.confidence
+        steps = np.clip(np.rint(confidence * _SCALE), 0, _SCALE).astype(np.intp)
+        tails: list[str] = self._tails[scored.segments * (_SCALE + 1) + steps].tolist()
+        odd = np.flatnonzero((self._values[steps] != confidence) | np.signbit(confidence))
+        for row in odd.tolist():  # not a multiple of 1e-4 as np.round leaves it: spell it out
+            head = self._heads[int(scored.segments[row])]
+            tails[row] = head + repr(float(confidence[row])) + self._end
+        return tails
+
+    def lines(self, scored: Scored) -> bytes:
+        """The CSV lines of ``scored``, in order."""
+        ids: list[str] = scored.ids.tolist()
+        if any(char in "".join(ids) for char in _SPECIAL):
+            ids = [_quote(customer) for customer in ids]
+        parts: list[str] = [""] * (2 * len(ids))
+        parts[0::2] = ids
+        parts[1::2] = self._tail_strings(scored)
+        if self.explain and scored.distances is not None and ids:
+            distances = [list(map(repr, column)) for column in scored.distances.T.tolist()]
+            rows = [",".join(values) for values in zip(*distances, strict=True)]
+            parts = [part for row in zip(parts[0::2], parts[1::2], rows, strict=True)
+                     for part in (row[0], row[1], ",", row[2], "\n")]
+        return "".join(parts).encode()
+
+
+class AtomicFile:
+    """A file written under a temporary name beside ``target``, renamed into place by ``commit``."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        # os.open with 0o666 lets the umask decide, as for any new file (mkstemp would force 0600).
+        descriptor = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        self.file = os.fdopen(descriptor, "wb", buffering=1 << 20)
+
+    def write(self, data: bytes) -> None:
+        self.file.write(data)
+
+    def commit(self) -> None:
+        self.file.close()
+        os.replace(self.temp, self.target)
+
+    def discard(self) -> None:
+        self.file.close()
+        self.temp.unlink(missing_ok=True)
+
+
+class ScoreOutput:
+    """The output CSV and its side file of rejected rows, complete or not at all.
+
+    Use as a context manager: leaving it normally renames both into place,
+    leaving it by an exception (an interruption included) removes both.
+    """
+
+    def __init__(self, path: Path, format: ScoreFormat) -> None:
+        self.path = path
+        self.rejected_path = rejected_path(path)
+        self.format = format
+        self._files: list[AtomicFile] = []
+
+    def __enter__(self) -> ScoreOutput:
+        try:
+            self._answers = self._open(self.path)
+            self._rejected = self._open(self.rejected_path)
+        except BaseException:
+            self._discard()
+            raise
+        self._answers.write(self.format.header)
+        self._rejected.write(b"line,CustomerID,reason\n")
+        return self
+
+    def _open(self, target: Path) -> AtomicFile:
+        file = AtomicFile(target)
+        self._files.append(file)
+        return file
+
+    def write(self, scored: Scored) -> None:
+        """Append one chunk's answers and rejected rows."""
+        self._answers.write(self.format.lines(scored))
+        if scored.rejected:
+            text = io.StringIO()
+            writer = csv.writer(text, lineterminator="\n")
+            writer.writerows((row.line, row.customer_id, row.reason) for row in scored.rejected)
+            self._rejected.write(text.getvalue().encode())
+
+    def _discard(self) -> None:
+        for file in self._files:
+            file.discard()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if kind is not None:
+            self._discard()
+            return
+        try:
+            self._rejected.commit()  # the side file first: the answers' presence means both are whole
+            self._answers.commit()
+        except BaseException:
+            self._discard()
+            raise
