@@ -9,7 +9,7 @@ reach 1,000.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import requests
@@ -47,7 +47,9 @@ def _run(strategy: object, examples: int, session: requests.Session, label: str,
     fuzz()
 
 
-def test_fuzz_every_operation(server: LiveServer, session: requests.Session) -> None:
+def test_fuzz_every_operation(
+    server: LiveServer, session: requests.Session, record_property: Callable[[str, object], None]
+) -> None:
     schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.label for op in operations} >= {"POST /predict", "POST /predict/batch", "GET /health"}
@@ -60,6 +62,7 @@ def test_fuzz_every_operation(server: LiveServer, session: requests.Session) -> 
             label = f"{operation.label} ({mode.value})"
             _run(operation.as_strategy(generation_mode=mode), examples, session, label, counts)
     total = sum(counts.values())
+    record_property("fuzz_cases", total)
     print(f"\nfuzzed {total} cases (seed {SEED}): " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
     assert total >= MINIMUM_CASES
     assert all(counts[f"{op.label} (positive)"] >= 1 for op in operations)

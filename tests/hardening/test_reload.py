@@ -211,7 +211,9 @@ class _Load:
                 index += 1
 
 
-def test_reloads_under_load_drop_nothing_and_never_mix_models(serve: Serve, tmp_path: Path) -> None:
+def test_reloads_under_load_drop_nothing_and_never_mix_models(
+    serve: Serve, tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
     good = [versioned(tmp_path / "a", "2.0.0-a"), versioned(tmp_path / "b", "2.0.0-b")]
     bad = [make(tmp_path / kind) for kind, (make, _) in sorted(BAD_BUNDLES.items())]
     link = tmp_path / "current"
@@ -242,6 +244,9 @@ def test_reloads_under_load_drop_nothing_and_never_mix_models(serve: Serve, tmp_
         wait_for(lambda: version_of(live) == "2.0.0-b", timeout=10.0, what="the last bundle served")
         time.sleep(0.5)
         assert version_of(live) == "2.0.0-b"
+    for name, value in (("sighups", signals), ("requests", load.requests),
+                        ("failed", len(load.failures))):
+        record_property(name, value)
     print(f"\nreloads under load: {signals} SIGHUPs ({reloads(live)[0]:.0f} succeeded, "
           f"{reloads(live)[1]:.0f} refused), {load.requests} requests, "
           f"{len(load.failures)} failed; answers by version {dict(load.versions)}")
