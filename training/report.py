@@ -22,6 +22,7 @@ from matplotlib.ticker import FuncFormatter
 from sklearn import config_context
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
+from threadpoolctl import threadpool_limits
 
 from runtime.bundle import Manifest
 from runtime.export import ExportChunk
@@ -73,7 +74,8 @@ def _k_sweep(space: np.ndarray, k: int, seed: int) -> tuple[bytes, list[tuple[in
     for candidate in K_RANGE:
         if candidate >= len(scored):
             break
-        kmeans = KMeans(n_clusters=candidate, random_state=seed, n_init=10).fit(sample)
+        with threadpool_limits(limits=1, user_api="openmp"):  # as in training.model._kmeans
+            kmeans = KMeans(n_clusters=candidate, random_state=seed, n_init=10).fit(sample)
         with config_context(working_memory=SILHOUETTE_MEMORY_MB):
             silhouette = silhouette_score(sample[scored], kmeans.labels_[scored])
         rows.append((candidate, float(silhouette), float(kmeans.inertia_)))

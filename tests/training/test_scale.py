@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from bench.synthetic import write_synthetic_export
 from bench.train_scale import format_report, run
 from runtime.export import read_export
+from training.model import feature_specs, fit
+from training.pipeline import clean
 
 
 def test_the_synthetic_export_is_delivered_dirty(
@@ -49,3 +52,20 @@ def test_the_scale_benchmark_trains_and_reports(
     assert "| training wall time |" in report and "| peak memory (child RSS) |" in report
     assert "| reading and cleaning the export |" in report
     assert "match the planted rows" in report
+
+
+def test_a_large_fit_is_the_same_whatever_the_thread_count(
+    customer_data: Path, tmp_path: Path, rng: np.random.Generator
+) -> None:
+    # Beyond 5,000 customers K-Means starts on a sample and refines on all of them; the
+    # refinement's sums must not depend on how many threads the machine offers.
+    written = write_synthetic_export(customer_data, tmp_path / "export.csv", 30_000,
+                                     seed=int(rng.integers(2**31)))
+    customers = clean(read_export(written.path))[0]
+    fitted = []
+    for threads in (1, 2, 4):
+        with threadpool_limits(limits=threads):
+            fitted.append(fit(customers, feature_specs(customers), random_state=7))
+    for other in fitted[1:]:
+        assert np.array_equal(other.centroids, fitted[0].centroids)
+        assert np.array_equal(other.segments, fitted[0].segments)
