@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Lines", "Regular", "parse_regular", "split_lines"]
+__all__ = ["NO_KEY", "Lines", "Regular", "parse_regular", "split_lines"]
 
 _NEWLINE, _RETURN, _QUOTE, _COMMA, _DOT, _MINUS, _PLUS = 10, 13, 34, 44, 46, 45, 43
 _SPACE = 32  # str.strip() removes ASCII controls up to and including the space
@@ -40,10 +40,18 @@ class Lines:
 
 @dataclass(frozen=True)
 class Regular:
-    """The lines parsed here (indices into the block's lines, ascending) and their fields."""
+    """The lines parsed here (indices into the block's lines, ascending) and their fields.
+
+    ``keys`` holds each text field's first 16 bytes as two integers (zero-padded),
+    which identify it exactly; a field longer than that gets :data:`NO_KEY`.
+    """
 
     kept: np.ndarray
     fields: dict[int, np.ndarray]  # header position -> float64 or str array, one per kept line
+    keys: dict[int, np.ndarray]  # header position -> (kept lines, 2) uint64, for text fields
+
+
+NO_KEY = np.array([0, 0xFFFFFFFFFFFFFFFF], dtype=np.uint64)  # no ASCII text has these bytes
 
 
 def split_lines(data: bytes) -> Lines:
@@ -71,10 +79,10 @@ def split_lines(data: bytes) -> Lines:
     return Lines(starts, ends.astype(np.int64), nexts.astype(np.int64))
 
 
-def _counts(mask: np.ndarray, lines: Lines) -> np.ndarray:
-    if not len(lines):
-        return np.zeros(0, dtype=np.int64)
-    counts: np.ndarray = np.add.reduceat(mask.view(np.uint8), lines.starts, dtype=np.int64)
+def _per_line(positions: np.ndarray, lines: Lines) -> np.ndarray:
+    """How many of the sorted byte ``positions`` fall in each line."""
+    counts: np.ndarray = np.searchsorted(positions, lines.nexts) - np.searchsorted(
+        positions, lines.starts)
     return counts
 
 
@@ -85,15 +93,17 @@ def _structure(arr: np.ndarray, lines: Lines, width: int) -> tuple[np.ndarray, n
     lengths = ends - starts
     regular = np.ones(n, dtype=bool)
     if n and int(arr.max(initial=0)) >= 0x80:  # non-ASCII lines take the reference path
-        regular &= _counts(arr >= 0x80, lines) == 0
-    quotes = np.flatnonzero(arr == _QUOTE)
-    if len(quotes) == 2 * n and n and (lengths >= 2).all() and (quotes[0::2] == starts).all() \
-            and (quotes[1::2] == ends - 1).all():
+        regular &= _per_line(np.flatnonzero(arr >= 0x80), lines) == 0
+    is_quote = arr == _QUOTE
+    total = int(np.count_nonzero(is_quote))
+    # Two quotes per line, one first and one last: every line is wrapped, with no other quote.
+    if total == 2 * n and n and (lengths >= 2).all() and (arr[starts] == _QUOTE).all() \
+            and (arr[ends - 1] == _QUOTE).all():
         wrapped = np.ones(n, dtype=bool)
-    elif not len(quotes):
+    elif not total:
         wrapped = np.zeros(n, dtype=bool)
     else:
-        count = _counts(arr == _QUOTE, lines)
+        count = _per_line(np.flatnonzero(is_quote), lines)
         long_enough = lengths >= 2
         wrapped = (count == 2) & long_enough
         wrapped[long_enough] &= (arr[starts[long_enough]] == _QUOTE) & (
@@ -107,8 +117,10 @@ def _structure(arr: np.ndarray, lines: Lines, width: int) -> tuple[np.ndarray, n
             and (commas[per_line - 1::per_line] < ends).all():
         counts = np.full(n, per_line)
     else:
-        counts = _counts(arr == _COMMA, lines)
+        counts = _per_line(commas, lines)
         regular &= counts == per_line
+    if regular.all():
+        return regular, wrapped, commas.reshape(-1, per_line)
     return regular, wrapped, commas[np.repeat(regular, counts)].reshape(-1, per_line)
 
 
@@ -200,8 +212,8 @@ def _numbers(data: bytes, padded: np.ndarray, words: np.ndarray, starts: np.ndar
 
 
 def _texts(words: np.ndarray, starts: np.ndarray, ends: np.ndarray
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """Each field as a str, and whether it is non-empty, short and without surrounding blanks."""
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each field as a str, whether it is non-empty, short and unpadded by blanks, and its key."""
     lengths = ends - starts
     size = max(1, min(int(lengths.max(initial=1)), _TEXT_BYTES))
     count = (size + 7) // 8
@@ -214,7 +226,10 @@ def _texts(words: np.ndarray, starts: np.ndarray, ends: np.ndarray
     # ASCII bytes widened to 32 bits are their UCS-4 code points: a str array without decoding.
     wide = chars.astype(np.uint32)
     texts = wide.view(np.dtype((np.str_, size))).reshape(len(chars))
-    return texts, ok
+    keys = np.zeros((len(starts), 2), dtype=np.uint64)
+    keys[:, : min(count, 2)] = stacked[:, :2]
+    keys[lengths > 16] = NO_KEY
+    return texts, ok, keys
 
 
 def parse_regular(data: bytes, lines: Lines, width: int, numeric: list[int], text: list[int]
@@ -230,13 +245,16 @@ def parse_regular(data: bytes, lines: Lines, width: int, numeric: list[int], tex
     words = _words(padded)
     ok = np.ones(len(index), dtype=bool)
     fields: dict[int, np.ndarray] = {}
+    keys: dict[int, np.ndarray] = {}
     for position in sorted(numeric + text):
         starts = first if position == 0 else commas[:, position - 1] + 1
         ends = last if position == width - 1 else commas[:, position]
-        parse = _numbers(data, padded, words, starts, ends) if position in numeric else _texts(
-            words, starts, ends)
-        fields[position], valid = parse
+        if position in numeric:
+            fields[position], valid = _numbers(data, padded, words, starts, ends)
+        else:
+            fields[position], valid, keys[position] = _texts(words, starts, ends)
         ok &= valid
     if not ok.all():
         fields = {position: values[ok] for position, values in fields.items()}
-    return Regular(index[ok], fields)
+        keys = {position: values[ok] for position, values in keys.items()}
+    return Regular(index[ok], fields, keys)

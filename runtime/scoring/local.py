@@ -62,4 +62,5 @@ def score_local(path: Path, model: BulkModel, chunk_rows: int, explain: bool
                 ) -> Iterator[tuple[Scored, int]]:
     """Each chunk's answers in file order, with how many bytes of the file have been read."""
     reader = ExportReader(path, chunk_rows)
-    return prefetch((model.score(chunk, explain), reader.position) for chunk in reader.blocks())
+    for chunk, position in prefetch((chunk, reader.position) for chunk in reader.blocks()):
+        yield model.score(chunk, explain), position

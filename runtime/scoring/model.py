@@ -19,9 +19,22 @@ from runtime.bundle import Bundle, FeatureSpec
 from runtime.export import COLUMNS, ExportChunk, RejectedRow
 from runtime.features import InvalidValue
 from runtime.scoring.checks import customer_rules, invalid_rows, refusal
+from runtime.scoring.chunks import KeyedChunk
 from runtime.segmenter import Segmenter
 
 __all__ = ["BulkModel", "Scored"]
+
+
+def _key(spelling: str) -> tuple[int, int] | None:
+    """The key the reader gives a field spelled so (its 16 first bytes), None if it has none."""
+    try:
+        data = spelling.encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    if not 0 < len(data) <= 16:
+        return None
+    return (int.from_bytes(data[:8].ljust(8, b"\0"), "little"),
+            int.from_bytes(data[8:].ljust(8, b"\0"), "little"))
 
 
 @dataclass
@@ -62,16 +75,34 @@ class BulkModel:
         self._combinations = int(np.prod([len(spec.categories) + 1 for spec in self._categorical]))
         self._rules = customer_rules()
 
-    def _known(self, spec: FeatureSpec) -> list[tuple[str, int]]:
+    def _known(self, spec: FeatureSpec) -> list[tuple[str, int, tuple[int, int] | None]]:
+        """Each spelling the encoder knows exactly, its code, and its key if it has one."""
         spellings = list(dict.fromkeys([*spec.categories, *spec.aliases]))
         codes = self.predictor.encoder.codes(spec, spellings).tolist()
-        return list(zip(spellings, codes, strict=True))
+        return [(spelling, code, _key(spelling))
+                for spelling, code in zip(spellings, codes, strict=True)]
 
-    def codes(self, spec: FeatureSpec, values: np.ndarray) -> np.ndarray:
-        """The encoder's category codes for ``values``, -1 for unknown ones."""
+    def codes(self, spec: FeatureSpec, values: np.ndarray, keys: np.ndarray | None = None
+              ) -> np.ndarray:
+        """The encoder's category codes for ``values``, -1 for unknown ones.
+
+        The spellings of the specification are matched first, by ``keys`` when the
+        reader gave them (two integer comparisons instead of a string one); the
+        encoder itself decides on every other value, once per distinct value.
+        """
         codes = np.full(len(values), -2, dtype=np.intp)
-        for spelling, code in self._spellings[spec.field]:
-            codes[values == spelling] = code
+        if keys is not None:
+            low, high = keys[:, 0], keys[:, 1]
+            long = bool(high.any())
+            for _, code, key in self._spellings[spec.field]:
+                if key is not None:
+                    match = low == key[0]
+                    if long or key[1]:
+                        match &= high == key[1]
+                    codes[match] = code
+        else:
+            for spelling, code, _ in self._spellings[spec.field]:
+                codes[values == spelling] = code
         rest = np.flatnonzero(codes == -2)
         if len(rest):  # other spellings (case, blanks, unknown values): the encoder decides
             unique, inverse = np.unique(values[rest], return_inverse=True)
@@ -92,7 +123,8 @@ class BulkModel:
                 self._combos[key] = encoded[0, self._columns]
         return self._combos[key]
 
-    def encode(self, columns: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def encode(self, columns: Mapping[str, np.ndarray],
+               keys: Mapping[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Raw model columns for every row, and which rows the model refuses."""
         n = len(columns[self._fields[0]])
         raw = np.empty((n, self.width), dtype=np.float64)
@@ -102,7 +134,8 @@ class BulkModel:
             return raw, np.zeros(n, dtype=bool)
         key = np.zeros(n, dtype=np.int64)
         for spec in self._categorical:  # one integer per combination of codes
-            key = key * (len(spec.categories) + 1) + self.codes(spec, columns[spec.field]) + 1
+            codes = self.codes(spec, columns[spec.field], (keys or {}).get(spec.field))
+            key = key * (len(spec.categories) + 1) + codes + 1
         unique, first, inverse = self._combinations_met(key)
         table = np.zeros((len(unique), len(self._columns)), dtype=np.float64)
         refused = np.zeros(len(unique), dtype=bool)
@@ -141,7 +174,7 @@ class BulkModel:
     def score(self, chunk: ExportChunk, explain: bool = False) -> Scored:
         """Answers for the kept rows of ``chunk``; the rows the API would refuse join its rejected."""
         columns = chunk.columns
-        raw, refused = self.encode(columns)
+        raw, refused = self.encode(columns, chunk.keys if isinstance(chunk, KeyedChunk) else None)
         refused |= invalid_rows(self._rules, columns)
         rejected = list(chunk.rejected)
         if refused.any():

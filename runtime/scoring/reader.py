@@ -29,7 +29,7 @@ from runtime.export import (
     _unwrap,
 )
 from runtime.scoring.blocks import parse_regular, split_lines
-from runtime.scoring.chunks import Rows, empty_chunk, rechunk
+from runtime.scoring.chunks import KeyedChunk, Rows, empty_chunk, rechunk
 from runtime.scoring.source import BLOCK_BYTES, Source
 
 __all__ = ["ExportReader", "open_export", "read_header", "read_records"]
@@ -104,11 +104,12 @@ def _block_rows(source: Source, data: bytes, index: dict[str, int]) -> Rows:
         start, end = int(lines.starts[i]), int(lines.ends[i])
         _odd_line(rows, source.decode(data[start:end], offset + start), first + i + 1, index)
     rows.add_columns(first + 1 + regular.kept,
-                     {name: regular.fields[index[name]] for name in COLUMNS})
+                     {name: regular.fields[index[name]] for name in COLUMNS},
+                     {name: regular.keys[index[name]] for name in TEXT_COLUMNS})
     return rows
 
 
-def read_records(source: Source, index: dict[str, int]) -> Iterator[ExportChunk]:
+def read_records(source: Source, index: dict[str, int]) -> Iterator[KeyedChunk]:
     """Every record from ``source`` after the header, a block's worth at a time, in line order."""
     while data := source.block():
         yield _block_rows(source, data, index).chunk()
@@ -131,7 +132,7 @@ class ExportReader:
         self._block_bytes = block_bytes
         self.position = 0
 
-    def _records(self) -> Iterator[ExportChunk]:
+    def _records(self) -> Iterator[KeyedChunk]:
         path, file = open_export(self.path)
         with file:
             source = Source(path, file)
@@ -143,7 +144,7 @@ class ExportReader:
                 self.position = source.offset
                 yield chunk
 
-    def blocks(self) -> Iterator[ExportChunk]:
+    def blocks(self) -> Iterator[KeyedChunk]:
         """Chunks of about ``chunk_rows`` rows each, as the file's blocks give them."""
         return (chunk for chunk in self._records() if chunk.rows_read)
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from runtime.bundle import load_bundle
 from runtime.export import COLUMNS, NUMERIC_COLUMNS, ExportChunk
 from runtime.features import InvalidValue
+from runtime.scoring.chunks import KeyedChunk
 from runtime.scoring.model import BulkModel
+from runtime.scoring.reader import ExportReader
 from tests.conftest import DEFAULT_BUNDLE
+from tests.scoring.conftest import row, write_export
 
 SPELLINGS = {
     "Gender": ["F", "M", "female", "Male", " f ", "X", "FEMALE"],
@@ -59,3 +64,21 @@ def test_scores_equal_the_predictor_on_the_same_rows(
     assert scored.segments.tolist() == expected.segments.tolist()
     assert scored.confidence.tolist() == expected.confidence.tolist()
     assert scored.rejected and all(r.reason.startswith("invalid value: ") for r in scored.rejected)
+
+
+def test_codes_from_the_readers_keys_equal_codes_from_the_strings(
+        model: BulkModel, rng: np.random.Generator, tmp_path: Path) -> None:
+    lines = []
+    for i in range(500):
+        fields = {name: rng.choice(spellings) for name, spellings in SPELLINGS.items()}
+        fields["City"] = rng.choice([*SPELLINGS["City"][:4], "Bangalore", "Thiruvananthapuram",
+                                     "Bengaluru ನಗರ"])
+        lines.append(row(CustomerID=f"C{i}", **fields))
+    chunks = list(ExportReader(write_export(tmp_path / "spellings.csv", lines)).blocks())
+    for chunk in chunks:
+        assert isinstance(chunk, KeyedChunk)
+        for spec in model._categorical:
+            values = chunk.columns[spec.field]
+            assert model.codes(spec, values, chunk.keys[spec.field]).tolist() == \
+                model.codes(spec, values).tolist() == model.predictor.encoder.codes(
+                    spec, values.tolist()).tolist()
