@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -27,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A reload asked for before serving starts changes nothing: the bundle is read after this.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     options = _parser().parse_args(argv)
     try:
         settings = Settings.from_environ(bundle=Path(options.bundle) if options.bundle else None)

@@ -158,13 +158,15 @@ async def info(request: Request) -> Response:
 
 async def openapi(request: Request) -> Response:
     state = request.app.state
-    if state.openapi is None:  # built once per model: the version and example come from it
-        model = _model(request)
+    model = _model(request)
+    cached: tuple[Segmenter, bytes] | None = state.openapi
+    if cached is None or cached[0] is not model:  # one per model: its version and example
         sample = [msgspec.convert(EXAMPLE_CUSTOMER, Customer)]
         predictions = model.predict(model.columns(sample))
         example = msgspec.json.decode(model.answer(sample[0].CustomerID, predictions))
-        state.openapi = _encode(openapi_document(model.version, state.settings.max_batch, example))
-    return _json(state.openapi)
+        cached = (model, _encode(openapi_document(model.version, state.settings.max_batch, example)))
+        state.openapi = cached
+    return _json(cached[1])
 
 
 async def drift(request: Request) -> Response:

@@ -309,6 +309,9 @@ def load_bundle(directory: str | os.PathLike[str]) -> Bundle:
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
+        for name, value in arrays.items():
+            if not isinstance(value, np.ndarray):
+                raise BundleShapeError(f"{arrays_path}: member {name!r} is not an array")
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
         raise BundleMissingError(f"{arrays_path}: unreadable or truncated ({exc})") from exc
     _check_arrays(str(arrays_path), manifest, arrays)

@@ -79,7 +79,6 @@ def serve_model(app: Starlette, model: Segmenter) -> None:
         app.state.reload_lock = threading.Lock()
     manifest = model.bundle.manifest
     app.state.drift = DriftMonitor(manifest.features, manifest.drift, app.state.settings.drift_window)
-    app.state.openapi = None
     app.state.metrics.serving(manifest.model.name, model.version, model.bundle.checksum)
     app.state.model = model  # a request sees the old model or the new one, never a mix
 

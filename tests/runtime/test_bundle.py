@@ -10,6 +10,7 @@ import hashlib
 import io
 import json
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -377,3 +378,19 @@ def test_extra_files_must_stay_inside_the_bundle(
     with pytest.raises(ValueError, match="must be a relative path inside the bundle"):
         write(target, shipped, extra_files={name.format(tmp=tmp_path): b"x"})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_member_that_is_not_an_array_is_refused(copy: Path, shipped: Bundle) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("mean", b"not an .npy member")
+        for name, array in (("scale", shipped.scale), ("centroids", shipped.centroids)):
+            member = io.BytesIO()
+            np.save(member, array, allow_pickle=False)
+            archive.writestr(f"{name}.npy", member.getvalue())
+    data = buffer.getvalue()
+    (copy / ARRAYS_FILE).write_bytes(data)
+    edit_manifest(copy, lambda m: m["arrays"].update(sha256=hashlib.sha256(data).hexdigest()))
+    message = refusal(copy, BundleShapeError)
+    assert str(copy / ARRAYS_FILE) in message
+    assert "'mean' is not an array" in message
