@@ -23,6 +23,7 @@ from runtime.scoring.model import Scored
 __all__ = ["AtomicFile", "ScoreFormat", "ScoreOutput", "rejected_path"]
 
 _SCALE = 10_000  # confidence scores are rounded to 4 places
+_DISTANCE_PLACES = 6
 _SPECIAL = (",", '"', "\r", "\n")
 
 
@@ -42,7 +43,8 @@ class ScoreFormat:
     """Formats scored chunks as ``CustomerID,cluster,segment_name,confidence_score`` lines.
 
     With ``explain``, one ``distance_<id>`` column per segment follows, in
-    catalogue order: the distances of the service's explanations.
+    catalogue order: the distances of the service's explanations (Euclidean, in
+    the model's scaled space), rounded to 6 places.
     """
 
     def __init__(self, catalogue: list[Segment], explain: bool = False) -> None:
@@ -74,14 +76,15 @@ class ScoreFormat:
         ids: list[str] = scored.ids.tolist()
         if any(char in "".join(ids) for char in _SPECIAL):
             ids = [_quote(customer) for customer in ids]
-        parts: list[str] = [""] * (2 * len(ids))
-        parts[0::2] = ids
-        parts[1::2] = self._tail_strings(scored)
+        columns = [ids, self._tail_strings(scored)]
         if self.explain and scored.distances is not None and ids:
-            distances = [list(map(repr, column)) for column in scored.distances.T.tolist()]
-            rows = [",".join(values) for values in zip(*distances, strict=True)]
-            parts = [part for row in zip(parts[0::2], parts[1::2], rows, strict=True)
-                     for part in (row[0], row[1], ",", row[2], "\n")]
+            for distances in np.round(scored.distances, _DISTANCE_PLACES).T.tolist():
+                columns += [[","] * len(ids), list(map(repr, distances))]
+            columns.append(["\n"] * len(ids))
+        # One join over all the pieces, laid out line after line by strided assignment.
+        parts: list[str] = [""] * (len(columns) * len(ids))
+        for offset, column in enumerate(columns):
+            parts[offset::len(columns)] = column
         return "".join(parts).encode()
 
 
