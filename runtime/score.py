@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="Dask scheduler to use, e.g. tcp://10.0.0.5:8786 (default: a "
                              "LocalCluster on 127.0.0.1 started for the run)")
-    parser.add_argument("--partition-mb", type=float, default=64.0, metavar="MB",
+    parser.add_argument("--partition-mb", type=float, default=8.0, metavar="MB",
                         help="megabytes of the file per Dask partition (default: %(default)s)")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="show a progress bar on stderr (default: when it is a terminal)")

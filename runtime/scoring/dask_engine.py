@@ -71,8 +71,21 @@ def _model(shipped: BundleFiles) -> BulkModel:
         return _models[key]
 
 
-def _column(values: Any, dtype: Any) -> Any:
-    return np.asarray(values, dtype=dtype)
+def _texts(pandas: Any, kept: np.ndarray, rest: list[str]) -> Any:
+    """A column of str: ``kept`` then ``rest``, kept as Python objects.
+
+    An explicit object dtype keeps pandas from converting the strings to Arrow
+    and back, which would cost more than the scoring itself.
+    """
+    values = np.empty(len(kept) + len(rest), dtype=object)
+    values[: len(kept)] = kept.tolist()
+    values[len(kept):] = rest
+    return pandas.Series(values, dtype=object)
+
+
+def _strings(column: Any) -> np.ndarray:
+    strings: np.ndarray = column.to_numpy(dtype=object).astype(np.str_)
+    return strings
 
 
 def read_frame(part: Part, layout: Layout) -> Any:
@@ -80,19 +93,16 @@ def read_frame(part: Part, layout: Layout) -> Any:
     pandas = importlib.import_module("pandas")
     chunk = read_part(layout, part)
     rejected = chunk.rejected
+    nothing = np.zeros(0, dtype=np.str_)
     columns: dict[str, Any] = {
         "line": np.concatenate([chunk.lines, [row.line for row in rejected]]).astype(np.int64),
-        "reason": _column([""] * len(chunk) + [row.reason for row in rejected], object),
+        "reason": _texts(pandas, np.full(len(chunk), ""), [row.reason for row in rejected]),
     }
     for name in NUMERIC_COLUMNS:
         columns[name] = np.concatenate([chunk.columns[name], np.full(len(rejected), np.nan)])
     for name in TEXT_COLUMNS:
-        values = chunk.columns[name].tolist()
-        if name == "CustomerID":
-            values += [row.customer_id for row in rejected]
-        else:
-            values += [""] * len(rejected)
-        columns[name] = _column(values, object)
+        rest = [row.customer_id if name == "CustomerID" else "" for row in rejected]
+        columns[name] = _texts(pandas, chunk.columns[name] if len(chunk) else nothing, rest)
     return pandas.DataFrame(columns)
 
 
@@ -104,27 +114,28 @@ def score_frame(frame: Any, shipped: BundleFiles, explain: bool) -> Any:
     rows = frame[kept]
     set_aside = frame[~kept]
     chunk = ExportChunk(
-        {name: _column(rows[name].tolist(), np.str_ if name in TEXT_COLUMNS else np.float64)
-         for name in COLUMNS},
+        {name: _strings(rows[name]) if name in TEXT_COLUMNS
+         else rows[name].to_numpy(dtype=np.float64) for name in COLUMNS},
         rows["line"].to_numpy(dtype=np.int64),
         [RejectedRow(line, customer, reason) for line, customer, reason in zip(
             set_aside["line"].tolist(), set_aside["CustomerID"].tolist(),
             set_aside["reason"].tolist(), strict=True)],
     )
     scored = model.score(chunk, explain)
-    return pandas.DataFrame(_answer_columns(scored, len(model.catalogue), explain))
+    return pandas.DataFrame(_answer_columns(pandas, scored, len(model.catalogue), explain))
 
 
-def _answer_columns(scored: Scored, segments: int, explain: bool) -> dict[str, Any]:
+def _answer_columns(pandas: Any, scored: Scored, segments: int, explain: bool
+                    ) -> dict[str, Any]:
     rejected = scored.rejected
     columns: dict[str, Any] = {
-        "line": np.zeros(len(scored.ids) + len(rejected), dtype=np.int64),
-        "CustomerID": _column(scored.ids.tolist() + [row.customer_id for row in rejected], object),
+        "line": np.concatenate([np.zeros(len(scored.ids), dtype=np.int64),
+                                [row.line for row in rejected]]).astype(np.int64),
+        "CustomerID": _texts(pandas, scored.ids, [row.customer_id for row in rejected]),
         "position": np.concatenate([scored.segments, np.full(len(rejected), -1)]).astype(np.int64),
         "confidence": np.concatenate([scored.confidence, np.full(len(rejected), np.nan)]),
-        "reason": _column([""] * len(scored.ids) + [row.reason for row in rejected], object),
+        "reason": _texts(pandas, np.full(len(scored.ids), ""), [row.reason for row in rejected]),
     }
-    columns["line"][len(scored.ids):] = [row.line for row in rejected]
     if explain:
         distances = scored.distances if scored.distances is not None else np.zeros((0, segments))
         for segment in range(segments):
@@ -142,7 +153,7 @@ def _scored(frame: Any, segments: int, explain: bool) -> Scored:
         distances = np.stack([rows[f"distance_{segment}"].to_numpy(dtype=np.float64)
                               for segment in range(segments)], axis=1)
     return Scored(
-        ids=_column(rows["CustomerID"].tolist(), np.str_),
+        ids=_strings(rows["CustomerID"]) if len(rows) else np.zeros(0, dtype=np.str_),
         segments=rows["position"].to_numpy(dtype=np.intp),
         confidence=rows["confidence"].to_numpy(dtype=np.float64),
         distances=distances,
@@ -169,7 +180,7 @@ def _client(scheduler: str | None) -> Iterator[Any]:
 def _answer_meta(pandas: Any, segments: int, explain: bool) -> Any:
     empty = Scored(np.zeros(0, dtype=np.str_), np.zeros(0, dtype=np.intp), np.zeros(0),
                    np.zeros((0, segments)) if explain else None)
-    return pandas.DataFrame(_answer_columns(empty, segments, explain))
+    return pandas.DataFrame(_answer_columns(pandas, empty, segments, explain))
 
 
 def score_dask(path: Path, model: BulkModel, bundle: Path, *, explain: bool,
