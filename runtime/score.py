@@ -16,6 +16,7 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
+import importlib
 import sys
 import time
 from collections.abc import Iterator
@@ -70,8 +71,7 @@ def _check_paths(source: Path, output: Path) -> None:
         raise ScoreError(f"{output}: is a directory; give the CSV file to write")
     if not output.parent.is_dir():
         raise ScoreError(f"{output.parent}: output directory not found")
-    if output.resolve() in (source.resolve(), rejected_path(output).resolve()) \
-            or rejected_path(output).resolve() == source.resolve():
+    if source.resolve() in (output.resolve(), rejected_path(output).resolve()):
         raise ScoreError(f"{output}: writing it would overwrite the input {source}")
 
 
@@ -82,10 +82,13 @@ def _answers(options: argparse.Namespace, model: BulkModel, bundle: Path
 
         return score_local(options.input, model, options.chunk_rows, options.explain)
     try:
-        from runtime.scoring.dask_engine import score_dask
+        for module in ("dask.dataframe", "distributed"):
+            importlib.import_module(module)
     except ImportError as exc:  # pragma: no cover - depends on what is installed
         raise ScoreError(f"the dask engine needs dask ({exc}); "
                          "install it with: pip install -r requirements-dask.txt") from exc
+    from runtime.scoring.dask_engine import score_dask
+
     answers: Iterator[tuple[Scored, int]] = score_dask(
         options.input, model, bundle, explain=options.explain, scheduler=options.scheduler,
         part_bytes=int(options.partition_mb * (1 << 20)))
@@ -126,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("error: interrupted; no output written", file=sys.stderr)

@@ -33,6 +33,7 @@ from runtime.scoring.parts import Layout, Part, plan_parts, read_part
 __all__ = ["BundleFiles", "score_dask"]
 
 _IN_FLIGHT = 4  # parts computed ahead of the one being written
+_CONNECT_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,7 @@ def _client(scheduler: str | None) -> Iterator[Any]:
     """A client of the cluster at ``scheduler``, or of a LocalCluster on loopback for the run."""
     distributed = importlib.import_module("distributed")
     if scheduler:
-        with distributed.Client(scheduler, set_as_default=False) as client:
+        with distributed.Client(scheduler, set_as_default=False, timeout=_CONNECT_SECONDS) as client:
             yield client
         return
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from runtime import score
 from runtime.scoring import output as output_module
 from tests.conftest import ROOT
 from tests.scoring.conftest import read_csv, row, run_cli, write_export
@@ -164,3 +165,19 @@ def test_runs_as_a_module_with_help() -> None:
                           capture_output=True, text=True, check=True)
     for flag in ("--bundle", "--explain", "--chunk-rows", "--engine", "--scheduler"):
         assert flag in done.stdout
+
+
+def test_the_dask_engine_without_dask_says_how_to_install_it(
+        customer_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    real = score.importlib.import_module
+
+    def without_dask(name: str) -> object:
+        if name.split(".")[0] in ("dask", "distributed"):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return real(name)
+
+    monkeypatch.setattr(score.importlib, "import_module", without_dask)
+    code, err = run_cli(capsys, customer_data, "-o", tmp_path / "o.csv", "--engine", "dask")
+    assert code == 1
+    assert err.count("\n") == 1 and "pip install -r requirements-dask.txt" in err
