@@ -173,7 +173,7 @@ def test_the_dask_engine_without_dask_says_how_to_install_it(
     real = score.importlib.import_module
 
     def without_dask(name: str) -> object:
-        if name.split(".")[0] in ("dask", "distributed"):
+        if name.split(".", maxsplit=1)[0] in ("dask", "distributed"):
             raise ModuleNotFoundError(f"No module named {name!r}")
         return real(name)
 
