@@ -11,7 +11,7 @@ import msgspec
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -37,6 +37,39 @@ _encode = msgspec.json.encode
 
 def _json(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(body, status, headers=headers, media_type=JSON)
+
+
+class _Answer(Response):
+    """A prediction's answer: its headers are known in advance, so they are set directly."""
+
+    media_type = JSON
+
+    def __init__(self, body: bytes, model_version: bytes) -> None:
+        self.status_code = 200
+        self.background = None
+        self.body = body
+        self.raw_headers = [
+            (b"content-length", str(len(body)).encode()),
+            (b"content-type", b"application/json"),
+            (b"x-model-version", model_version),
+        ]
+
+
+async def _read_body(request: Request) -> bytes:
+    """The whole body; unlike ``Request.body`` it skips the stream machinery for one chunk."""
+    message = await request.receive()
+    if message["type"] == "http.disconnect":
+        raise ClientDisconnect()
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False):
+        return body
+    chunks = [body]
+    while message.get("more_body", False):
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+    return b"".join(chunks)
 
 
 def _check_content_type(request: Request) -> None:
@@ -88,7 +121,7 @@ async def _answer(request: Request, batch: bool) -> Response:
     model = _model(request)  # one model for the whole request, even if a reload swaps it
     _check_content_type(request)
     explain = _explain(request)
-    customers = _decode(await request.body(), batch)
+    customers = _decode(await _read_body(request), batch)
     state = request.app.state
     if batch:
         _check_batch_size(customers, state.settings.max_batch)
@@ -104,7 +137,7 @@ async def _answer(request: Request, batch: bool) -> Response:
     state.drift.observe(columns)
     if state.settings.log_customers:
         request.scope.setdefault("state", {})["customers"] = ids[:100]
-    return _json(body, headers={"X-Model-Version": model.version})
+    return _Answer(body, model.version_header)
 
 
 async def predict(request: Request) -> Response:
@@ -197,14 +230,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(signal.SIGHUP)
 
-    routes = [
+    routes = [  # the router tries them in order: the hot path first
+        Route("/predict", predict, methods=["POST"]),
+        Route("/predict/batch", predict_batch, methods=["POST"]),
         Route("/", info),
         Route("/health", health),
         Route("/health/live", live),
         Route("/health/ready", ready),
         Route("/segments", segments),
-        Route("/predict", predict, methods=["POST"]),
-        Route("/predict/batch", predict_batch, methods=["POST"]),
         Route("/openapi.json", openapi),
         Route("/metrics", metrics_endpoint),
         Route("/drift", drift),

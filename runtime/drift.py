@@ -6,6 +6,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 import msgspec
@@ -88,21 +89,21 @@ class DriftMonitor:
         self.window = window
         self._bucket_size = max(1, window // slices)
         self._buckets: deque[tuple[float, list[np.ndarray], int]] = deque(maxlen=slices)
-        self._pending: dict[str, list[Any]] = {spec.field: [] for spec, _ in self._fields}
+        self._pending: list[Mapping[str, Sequence[Any]]] = []
         self._pending_count = 0
 
     def observe(self, columns: Mapping[str, Sequence[Any]]) -> None:
         """Count customers given as columns (field name to values, all of one length)."""
-        for field, values in self._pending.items():
-            values.extend(columns[field])
-        self._pending_count = len(next(iter(self._pending.values()), ()))
+        self._pending.append(columns)
+        self._pending_count += len(next(iter(columns.values()), ()))
         if self._pending_count >= _FLUSH_AT:
             self.flush()
 
     def flush(self) -> None:
-        pending = self._pending
-        count, self._pending_count = self._pending_count, 0
-        self._pending = {field: [] for field in pending}
+        parts, count = self._pending, self._pending_count
+        self._pending, self._pending_count = [], 0
+        pending = {spec.field: list(chain.from_iterable(part[spec.field] for part in parts))
+                   for spec, _ in self._fields}
         done = 0
         while done < count:
             if not self._buckets or self._buckets[-1][2] >= self._bucket_size:

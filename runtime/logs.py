@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import time
 from datetime import UTC, datetime
 
 import msgspec
 
-__all__ = ["JsonFormatter", "configure_logging"]
+__all__ = ["JsonFormatter", "access_line", "configure_logging"]
+
+_ACCESS = logging.getLogger("runtime.access")
 
 
 class JsonFormatter(logging.Formatter):
@@ -42,3 +46,32 @@ def configure_logging(level: str) -> None:
         logger.handlers[:] = []
         logger.propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # the service logs each request itself
+
+
+class _Clock:
+    """ISO timestamps to the millisecond, the date and time part formatted once a second."""
+
+    second = -1
+    prefix = ""
+
+    @classmethod
+    def now(cls) -> str:
+        now = time.time()
+        second = int(now)
+        if second != cls.second:
+            cls.second = second
+            cls.prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{cls.prefix}.{int((now - second) * 1000):03d}+00:00"
+
+
+def access_line(fields: dict[str, object]) -> None:
+    """Log one request as a JSON line, shaped as :class:`JsonFormatter` shapes every record.
+
+    Requests are the one log written on the hot path, so the line is encoded
+    and written directly rather than through a ``LogRecord``.
+    """
+    if not _ACCESS.isEnabledFor(logging.INFO):
+        return
+    line = {"ts": _Clock.now(), "level": "info", "logger": _ACCESS.name, "message": "request",
+            "pid": os.getpid(), **fields}
+    sys.stderr.write(msgspec.json.encode(line).decode() + "\n")

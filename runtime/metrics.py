@@ -72,6 +72,7 @@ class Metrics:
             ["field"], registry=registry, multiprocess_mode="liveall",
         )
         self._served: tuple[str, str, str] | None = None
+        self._segment_counters: dict[tuple[int, str], Counter] = {}
 
     def serving(self, name: str, version: str, checksum: str) -> None:
         """Mark the model being served, unmarking the previous one."""
@@ -82,12 +83,23 @@ class Metrics:
 
     def predicted(self, catalogue: Sequence[Segment], segments: np.ndarray, batch: bool) -> None:
         """Count customers by segment (and the batch's size)."""
-        if batch:
-            self.batch_size.observe(len(segments))
-        counts = np.bincount(segments, minlength=len(catalogue)).tolist()
-        for segment, count in zip(catalogue, counts, strict=True):
+        counters = [self._segment_counter(segment) for segment in catalogue]
+        if not batch:
+            counters[int(segments[0])].inc()
+            return
+        self.batch_size.observe(len(segments))
+        for counter, count in zip(counters, np.bincount(segments, minlength=len(catalogue)).tolist(),
+                                  strict=True):
             if count:
-                self.predictions.labels(str(segment.id), segment.name).inc(count)
+                counter.inc(count)
+
+    def _segment_counter(self, segment: Segment) -> Counter:
+        key = (segment.id, segment.name)
+        counter = self._segment_counters.get(key)
+        if counter is None:
+            counter = self._segment_counters[key] = self.predictions.labels(str(segment.id),
+                                                                            segment.name)
+        return counter
 
     def exposition(self) -> bytes:
         if "PROMETHEUS_MULTIPROC_DIR" in os.environ:

@@ -64,9 +64,9 @@ class Explanations:
 class Predictor:
     """Assigns customers to the nearest centroid of a bundle.
 
-    Standardization and feature weights are folded at load time into one
-    multiplier and one offset per column, so a prediction is a fused
-    multiply-subtract, one matrix product and an ``argmin``.
+    Standardization and feature weights are folded at load time into the
+    centroids, so a prediction is one matrix product on the raw columns and
+    their squares, and an ``argmin``.
     """
 
     def __init__(self, bundle: Bundle) -> None:
@@ -76,11 +76,12 @@ class Predictor:
         self.multiplier = weights / bundle.scale
         self.offset = bundle.mean * self.multiplier
         self.centroids = np.ascontiguousarray(bundle.centroids)
-        # Blocks are computed feature-major (one contiguous row per feature): the arithmetic
-        # then runs along long contiguous rows instead of short ones per customer.
-        self._multiplier_column = self.multiplier[:, None]
-        self._offset_column = self.offset[:, None]
-        self._centroid_norms = (bundle.centroids**2).sum(axis=1)[:, None]
+        # |x * m - o - c|^2 = sum (m^2 x^2 - 2 m (o + c) x) + |o + c|^2: squared distances from
+        # raw columns and their squares in one matrix product, scaling folded into the centroids.
+        shifted = self.offset + self.centroids
+        self._quadratic = np.hstack([-2.0 * self.multiplier * shifted,
+                                     np.tile(self.multiplier**2, (len(shifted), 1))])
+        self._constant = (shifted**2).sum(axis=1)[:, None]
         self.encoder = Encoder(bundle.manifest.features, neutral=bundle.mean)
         weighted = [spec for spec in bundle.manifest.features if spec.weight > 0]
         self.weighted_fields = [spec.field for spec in weighted]
@@ -118,15 +119,10 @@ class Predictor:
         self, columns: np.ndarray, segments: np.ndarray, confidence: np.ndarray,
         squared: np.ndarray,
     ) -> None:
-        """One block, feature-major: ``columns`` is (width, b) and ``squared`` (k, b)."""
-        scaled = np.multiply(np.ascontiguousarray(columns), self._multiplier_column)
-        scaled -= self._offset_column
-        # |z - c|^2 = |z|^2 - 2 z.c + |c|^2: one matrix product for all customers and centroids.
-        np.matmul(self.centroids, scaled, out=squared)
-        squared *= -2.0
-        squared += self._centroid_norms
-        scaled *= scaled
-        squared += np.add.reduce(scaled, axis=0)
+        """One block, feature-major (one contiguous row per feature, so the arithmetic runs
+        along long rows): ``columns`` is (width, b) and ``squared`` (k, b)."""
+        np.matmul(self._quadratic, np.concatenate((columns, columns * columns)), out=squared)
+        squared += self._constant
         nearest = squared[0].copy()
         segments[:] = 0
         for segment in range(1, len(squared)):  # an argmin over few rows, as whole-row operations

@@ -38,6 +38,7 @@ class Segmenter:
         self.bundle = bundle
         self.predictor = Predictor(bundle)
         self.version = bundle.manifest.model.version
+        self.version_header = self.version.encode("latin-1", "replace")
         self.catalogue = list(catalogue or bundle.manifest.segments)
         fields = dict.fromkeys([*self.predictor.encoder.fields,
                                 *(spec.field for spec in bundle.manifest.features)])
