@@ -221,6 +221,9 @@ def _check_arrays(source: str, manifest: Manifest, arrays: Mapping[str, np.ndarr
             raise BundleShapeError(f"{source}: array {name!r} holds non-finite numbers")
     if (arrays["scale"] <= 0).any():
         raise BundleShapeError(f"{source}: array 'scale' must be positive")
+    centroids = arrays["centroids"]
+    if len(np.unique(centroids, axis=0)) != len(centroids):
+        raise BundleShapeError(f"{source}: array 'centroids' holds the same centroid twice")
 
 
 def _check_manifest(source: str, manifest: Manifest) -> None:

@@ -16,13 +16,31 @@ from runtime.features import Encoder
 
 __all__ = ["Explanations", "Predictions", "Predictor"]
 
-_TINY = np.finfo(np.float64).tiny  # keeps 0 / 0 out when every centroid is at the same distance
+_CORES = os.cpu_count() or 1
+_SHORT = 64  # blocks up to this long take NumPy's argmin; longer ones a loop over rows
 _BLOCK = 8_192  # customers per block: a block's temporaries stay in the cache
+
+
+def _argmin_rows(squared: np.ndarray, segments: np.ndarray) -> None:
+    """The row of the smallest value in each column, as ``argmin(axis=0)`` (first one on ties).
+
+    NumPy's argmin along the short axis costs a call per column: on long blocks a
+    loop over the k rows, each step a whole-row operation, is several times faster.
+    """
+    if squared.shape[1] <= _SHORT:
+        np.argmin(squared, axis=0, out=segments)
+        return
+    nearest = squared[0].copy()
+    segments[:] = 0
+    for row in range(1, len(squared)):
+        closer = squared[row] < nearest
+        segments[closer] = row
+        np.minimum(nearest, squared[row], out=nearest)
 
 
 @functools.cache
 def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="predict")
+    return ThreadPoolExecutor(max_workers=_CORES, thread_name_prefix="predict")
 
 
 @dataclass(frozen=True)
@@ -100,43 +118,49 @@ class Predictor:
         (NumPy releases the GIL in its loops); one customer is one block.
         """
         count = len(raw)
-        columns = raw.T  # feature-major; contiguous when raw came from the encoder
         segments = np.empty(count, dtype=np.intp)
-        confidence = np.empty(count, dtype=np.float64)
-        squared = np.empty((len(self.centroids), count), dtype=np.float64)
-        blocks = [slice(start, start + _BLOCK) for start in range(0, count, _BLOCK)]
-        if len(blocks) <= 1:
-            self._predict_block(columns, segments, confidence, squared)
-        else:
-            list(_pool().map(
-                lambda rows: self._predict_block(columns[:, rows], segments[rows],
-                                                 confidence[rows], squared[:, rows]),
-                blocks,
-            ))
+        results = np.empty((len(self.centroids) + 1, count), dtype=np.float64)
+        squared, confidence = results[:-1], results[-1]
+        workers = min(_CORES, -(-count // _BLOCK))
+        if workers <= 1:
+            self._predict_range(raw, segments, confidence, squared)
+        else:  # one contiguous range per core, each walked block by block
+            share = -(-count // workers)
+            ranges = [slice(start, start + share) for start in range(0, count, share)]
+            list(_pool().map(lambda rows: self._predict_range(
+                raw[rows], segments[rows], confidence[rows], squared[:, rows]), ranges))
         return Predictions(segments, confidence, squared.T, raw, self)
 
-    def _predict_block(
-        self, columns: np.ndarray, segments: np.ndarray, confidence: np.ndarray,
-        squared: np.ndarray,
+    def _predict_range(
+        self, raw: np.ndarray, segments: np.ndarray, confidence: np.ndarray, squared: np.ndarray
     ) -> None:
-        """One block, feature-major (one contiguous row per feature, so the arithmetic runs
-        along long rows): ``columns`` is (width, b) and ``squared`` (k, b)."""
-        np.matmul(self._quadratic, np.concatenate((columns, columns * columns)), out=squared)
+        for start in range(0, len(raw), _BLOCK):
+            rows = slice(start, start + _BLOCK)
+            self._predict_block(raw[rows], segments[rows], confidence[rows], squared[:, rows])
+
+    def _predict_block(
+        self, raw: np.ndarray, segments: np.ndarray, confidence: np.ndarray, squared: np.ndarray
+    ) -> None:
+        """One block: ``raw`` is (b, width) and ``squared`` (k, b), one row per centroid.
+
+        The work runs along long contiguous rows, one per feature, never along a
+        customer's few columns (the encoder's output is feature-major already).
+        """
+        columns = np.ascontiguousarray(raw.T)
+        features = np.concatenate((columns, np.square(columns)))
+        np.matmul(self._quadratic, features, out=squared)
         squared += self._constant
-        nearest = squared[0].copy()
-        segments[:] = 0
-        for segment in range(1, len(squared)):  # an argmin over few rows, as whole-row operations
-            closer = squared[segment] < nearest
-            segments[closer] = segment
-            np.minimum(nearest, squared[segment], out=nearest)
-        # Distances order like their squares: take the square root of the ratio only.
-        nearest /= np.maximum.reduce(squared, axis=0) + _TINY
-        np.maximum(nearest, 0.0, out=nearest)
-        np.sqrt(nearest, out=nearest)
-        nearest *= -1e4
-        nearest += 1e4
-        np.rint(nearest, out=nearest)
-        np.divide(nearest, 1e4, out=confidence)  # 1 - d_assigned / d_farthest, to 4 places
+        _argmin_rows(squared, segments)
+        # Distances order like their squares: take the square root of the ratio only. The
+        # farthest centroid is never at distance 0: the bundle's centroids are distinct.
+        ratio = np.divide(np.minimum.reduce(squared, axis=0), np.maximum.reduce(squared, axis=0),
+                          out=confidence)
+        np.maximum(ratio, 0.0, out=ratio)  # a customer on a centroid may come out at -1e-16
+        np.sqrt(ratio, out=ratio)
+        ratio *= 1e4
+        np.rint(ratio, out=ratio)
+        np.subtract(1e4, ratio, out=ratio)
+        ratio /= 1e4  # 1 - d_assigned / d_farthest, to 4 places
 
     def predict(self, columns: Mapping[str, Sequence[Any]]) -> Predictions:
         """Predict from customer columns (field name to values); see :class:`Encoder`."""

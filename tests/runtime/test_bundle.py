@@ -394,3 +394,11 @@ def test_a_member_that_is_not_an_array_is_refused(copy: Path, shipped: Bundle) -
     message = refusal(copy, BundleShapeError)
     assert str(copy / ARRAYS_FILE) in message
     assert "'mean' is not an array" in message
+
+
+def test_repeated_centroids_are_refused(copy: Path, shipped: Bundle) -> None:
+    centroids = shipped.centroids.copy()
+    centroids[2] = centroids[0]
+    write_arrays(copy, mean=shipped.mean, scale=shipped.scale, centroids=centroids)
+    message = refusal(copy, BundleShapeError)
+    assert "'centroids' holds the same centroid twice" in message
