@@ -255,14 +255,18 @@ def _check_manifest(source: str, manifest: Manifest) -> None:
         raise BundleFormatError(f"{source}: no feature has a positive weight")
 
 
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise BundleMissingError(f"{path}: {what} not found") from exc
+    except OSError as exc:
+        raise BundleMissingError(f"{path}: cannot read {what} ({exc.strerror})") from exc
+
+
 def _read_manifest(path: Path) -> Manifest:
     source = str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise BundleMissingError(f"{source}: manifest not found") from exc
-    except OSError as exc:
-        raise BundleMissingError(f"{source}: cannot read manifest ({exc.strerror})") from exc
+    raw = _read(path, "manifest")
     try:
         version = msgspec.json.decode(raw, type=dict[str, object]).get("format_version")
     except msgspec.DecodeError as exc:
@@ -297,12 +301,7 @@ def load_bundle(directory: str | os.PathLike[str]) -> Bundle:
     if manifest.arrays is None:
         raise BundleFormatError(f"{root / MANIFEST_FILE}: the 'arrays' field is missing")
     arrays_path = root / manifest.arrays.file
-    try:
-        data = arrays_path.read_bytes()
-    except FileNotFoundError as exc:
-        raise BundleMissingError(f"{arrays_path}: arrays file not found") from exc
-    except OSError as exc:
-        raise BundleMissingError(f"{arrays_path}: cannot read arrays ({exc.strerror})") from exc
+    data = _read(arrays_path, "arrays file")
     checksum = _sha256(data)
     if checksum != manifest.arrays.sha256:
         raise BundleChecksumError(
