@@ -98,8 +98,9 @@ class Predictor:
         # raw columns and their squares in one matrix product, scaling folded into the centroids.
         shifted = self.offset + self.centroids
         self._quadratic = np.hstack([-2.0 * self.multiplier * shifted,
-                                     np.tile(self.multiplier**2, (len(shifted), 1))])
-        self._constant = (shifted**2).sum(axis=1)[:, None]
+                                     np.tile(self.multiplier**2, (len(shifted), 1)),
+                                     (shifted**2).sum(axis=1)[:, None]])
+        self._ones = np.ones((1, _BLOCK))  # the constant term's row of features
         self.encoder = Encoder(bundle.manifest.features, neutral=bundle.mean)
         weighted = [spec for spec in bundle.manifest.features if spec.weight > 0]
         self.weighted_fields = [spec.field for spec in weighted]
@@ -147,9 +148,8 @@ class Predictor:
         customer's few columns (the encoder's output is feature-major already).
         """
         columns = np.ascontiguousarray(raw.T)
-        features = np.concatenate((columns, np.square(columns)))
+        features = np.concatenate((columns, np.square(columns), self._ones[:, : len(raw)]))
         np.matmul(self._quadratic, features, out=squared)
-        squared += self._constant
         _argmin_rows(squared, segments)
         # Distances order like their squares: take the square root of the ratio only. The
         # farthest centroid is never at distance 0: the bundle's centroids are distinct.
@@ -157,10 +157,8 @@ class Predictor:
                           out=confidence)
         np.maximum(ratio, 0.0, out=ratio)  # a customer on a centroid may come out at -1e-16
         np.sqrt(ratio, out=ratio)
-        ratio *= 1e4
-        np.rint(ratio, out=ratio)
-        np.subtract(1e4, ratio, out=ratio)
-        ratio /= 1e4  # 1 - d_assigned / d_farthest, to 4 places
+        np.subtract(1.0, ratio, out=ratio)
+        ratio.round(4, out=ratio)  # 1 - d_assigned / d_farthest, to 4 places
 
     def predict(self, columns: Mapping[str, Sequence[Any]]) -> Predictions:
         """Predict from customer columns (field name to values); see :class:`Encoder`."""
