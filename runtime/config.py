@@ -55,23 +55,24 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
 
+_LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
 def _parse(name: str, variable: str, raw: str) -> object:
-    default = getattr(Settings, name, None)
+    if name in ("bundle", "catalogue"):
+        return Path(raw)
+    if name == "cors_origins":
+        return tuple(origin.strip() for origin in raw.split(",") if origin.strip())
+    if name == "log_customers":
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if name == "log_level":
+        level = raw.strip().lower()
+        if level not in _LOG_LEVELS:
+            raise ValueError(f"{variable}={raw!r}: expected one of {', '.join(_LOG_LEVELS)}")
+        return level
+    number = int if isinstance(getattr(Settings, name), int) else float
     try:
-        if name in ("bundle", "catalogue"):
-            return Path(raw)
-        if name == "cors_origins":
-            return tuple(origin.strip() for origin in raw.split(",") if origin.strip())
-        if name == "log_customers":
-            return raw.strip().lower() in ("1", "true", "yes", "on")
-        if isinstance(default, bool):
-            return raw
-        if isinstance(default, int):
-            value: int | float = int(raw)
-        elif isinstance(default, float):
-            value = float(raw)
-        else:
-            return raw.strip().lower()
+        value = number(raw)
     except ValueError as exc:
         raise ValueError(f"{variable}={raw!r}: expected a number") from exc
     if value < 0:

@@ -104,3 +104,10 @@ def test_docs_pages_and_assets_are_served_locally(client: TestClient) -> None:
         assert "default-src 'self'" in html.headers["content-security-policy"]
         assert client.get(asset).status_code == 200
     assert client.get("/docs/swagger-init.js").text.count("/openapi.json") == 1
+
+
+def test_unknown_log_level_is_refused_clearly() -> None:
+    env = {"PATH": "/usr/bin:/bin", "SEGMENTATION_LOG_LEVEL": "verbose"}
+    result = run_python("-m", "runtime", "--port", "1", env=env)
+    assert result.returncode == 1
+    assert "SEGMENTATION_LOG_LEVEL='verbose': expected one of debug, info, warning, error" in result.stderr
