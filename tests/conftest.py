@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,6 +15,27 @@ CUSTOMER_DATA = SHARED_DATA / "CustomerData.csv"
 SEED_SEGMENTS = SHARED_DATA / "seed_segments.json"
 DEFAULT_BUNDLE = ROOT / "artifacts" / "customer-segmentation" / "1.0.0"
 SEED = int(os.environ.get("TEST_SEED", "20261125"))
+
+SEGMENT_NAMES = {0: "Price-Sensitive Occasional", 1: "High-Value Loyal", 2: "Value-Seeking Regular"}
+# The seed's three test customers (DESIGN.md) and the README example, with their segments.
+SAMPLES: dict[str, tuple[dict[str, Any], int]] = {
+    "high-value": ({"Age": 45, "Gender": "M", "City": "Mumbai", "AnnualIncome": 1_200_000,
+                    "TotalSpent": 750_000, "MonthlyPurchases": 18, "AvgOrderValue": 10_000,
+                    "AppTimeMinutes": 120, "DiscountUsage": "High",
+                    "PreferredShoppingTime": "Night"}, 1),
+    "value-seeking": ({"Age": 35, "Gender": "F", "City": "Delhi", "AnnualIncome": 600_000,
+                       "TotalSpent": 250_000, "MonthlyPurchases": 9, "AvgOrderValue": 3500,
+                       "AppTimeMinutes": 70, "DiscountUsage": "Medium",
+                       "PreferredShoppingTime": "Day"}, 2),
+    "price-sensitive": ({"Age": 30, "Gender": "F", "City": "Bangalore", "AnnualIncome": 250_000,
+                         "TotalSpent": 50_000, "MonthlyPurchases": 2, "AvgOrderValue": 1500,
+                         "AppTimeMinutes": 20, "DiscountUsage": "Low",
+                         "PreferredShoppingTime": "Day"}, 0),
+    "readme": ({"Age": 28, "Gender": "Female", "City": "Mumbai", "AnnualIncome": 450_000,
+                "TotalSpent": 120_000, "MonthlyPurchases": 6, "AvgOrderValue": 2000,
+                "AppTimeMinutes": 45, "DiscountUsage": "Medium",
+                "PreferredShoppingTime": "Night"}, 2),
+}
 
 
 def pytest_report_header() -> str:

@@ -7,22 +7,15 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from tests.conftest import SAMPLES, SEGMENT_NAMES
 from tests.runtime.conftest import README_CUSTOMER
 
 CONTRACT_FIELDS = ["cluster", "segment_name", "segment_description", "characteristics",
                    "recommended_offers", "confidence_score"]
 
-SAMPLES = [  # DESIGN.md: the seed's three samples and where a sensible model places them
-    ({"Age": 45, "Gender": "M", "City": "Mumbai", "AnnualIncome": 1200000, "TotalSpent": 750000,
-      "MonthlyPurchases": 18, "AvgOrderValue": 10000, "AppTimeMinutes": 120, "DiscountUsage": "High",
-      "PreferredShoppingTime": "Night"}, 1, "High-Value Loyal"),
-    ({"Age": 35, "Gender": "F", "City": "Delhi", "AnnualIncome": 600000, "TotalSpent": 250000,
-      "MonthlyPurchases": 9, "AvgOrderValue": 3500, "AppTimeMinutes": 70, "DiscountUsage": "Medium",
-      "PreferredShoppingTime": "Day"}, 2, "Value-Seeking Regular"),
-    ({"Age": 30, "Gender": "F", "City": "Bangalore", "AnnualIncome": 250000, "TotalSpent": 50000,
-      "MonthlyPurchases": 2, "AvgOrderValue": 1500, "AppTimeMinutes": 20, "DiscountUsage": "Low",
-      "PreferredShoppingTime": "Day"}, 0, "Price-Sensitive Occasional"),
-]
+# DESIGN.md: the seed's three samples and where a sensible model places them.
+SEED_SAMPLES = [(fields, cluster, SEGMENT_NAMES[cluster])
+                for name, (fields, cluster) in SAMPLES.items() if name != "readme"]
 
 
 def customer(**changes: Any) -> dict[str, Any]:
@@ -48,7 +41,7 @@ def test_readme_example_answers_with_exactly_the_contract_fields(client: TestCli
     assert response.headers["x-model-version"] == answer["model_version"]
 
 
-@pytest.mark.parametrize(("fields", "cluster", "name"), SAMPLES)
+@pytest.mark.parametrize(("fields", "cluster", "name"), SEED_SAMPLES)
 def test_seed_samples_land_in_their_segments(
     client: TestClient, fields: dict[str, Any], cluster: int, name: str
 ) -> None:
@@ -100,13 +93,13 @@ def test_case_does_not_change_the_answer(client: TestClient) -> None:
 
 
 def test_batch_answers_in_request_order_with_ids(client: TestClient) -> None:
-    customers = [customer(CustomerID=f"S{i}", **fields) for i, (fields, _, _) in enumerate(SAMPLES)]
+    customers = [customer(CustomerID=f"S{i}", **fields) for i, (fields, _, _) in enumerate(SEED_SAMPLES)]
     response = client.post("/predict/batch", json=customers)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["model_version"] == response.headers["x-model-version"]
     assert [p["CustomerID"] for p in body["predictions"]] == ["S0", "S1", "S2"]
-    assert [p["cluster"] for p in body["predictions"]] == [cluster for _, cluster, _ in SAMPLES]
+    assert [p["cluster"] for p in body["predictions"]] == [cluster for _, cluster, _ in SEED_SAMPLES]
 
 
 def test_explanation_only_when_asked(client: TestClient) -> None:
