@@ -71,9 +71,13 @@ class Encoder:
         """Category codes of ``values`` for a categorical feature, -1 for unknown ones."""
         return np.array(self._code_list(spec, values), dtype=np.intp)
 
-    def _code_list(self, spec: FeatureSpec, values: Sequence[Any]) -> list[int]:
+    def _distinct_codes(self, spec: FeatureSpec, values: Sequence[Any]) -> dict[Any, int]:
+        """The code of each distinct value: a batch holds few spellings, each looked up once."""
         lookup = self._lookups[spec.field]
-        return [lookup[v] if v in lookup else lookup.get(normalize(v), -1) for v in values]
+        return {v: lookup[v] if v in lookup else lookup.get(normalize(v), -1) for v in set(values)}
+
+    def _code_list(self, spec: FeatureSpec, values: Sequence[Any]) -> list[int]:
+        return list(map(self._distinct_codes(spec, values).__getitem__, values))
 
     def _refuse_unknown(self, spec: FeatureSpec, values: Sequence[Any], codes: list[int]) -> None:
         index = codes.index(-1)
@@ -109,9 +113,8 @@ class Encoder:
         """
         for spec in self._validated:
             values = columns[spec.field]
-            codes = self._code_list(spec, values)
-            if -1 in codes:
-                self._refuse_unknown(spec, values, codes)
+            if -1 in self._distinct_codes(spec, values).values():
+                self._refuse_unknown(spec, values, self._code_list(spec, values))
         blocks: list[Sequence[Any]] = []
         for spec, start in self._weighted:
             blocks.extend(self._columns(spec, start, columns[spec.field]))

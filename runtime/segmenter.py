@@ -42,9 +42,9 @@ class Segmenter:
         self.catalogue = list(catalogue or bundle.manifest.segments)
         fields = dict.fromkeys([*self.predictor.encoder.fields,
                                 *(spec.field for spec in bundle.manifest.features)])
-        self._fields = list(fields)
-        self._getter = attrgetter(*self._fields)
+        self._getters = [(field, attrgetter(field)) for field in fields]
         self._heads = [self._head(segment) for segment in self.catalogue]
+        self._later_heads = [b"," + head for head in self._heads]  # every answer but the first
         self._version_tail = b',"model_version":' + _encode(self.version)
         empty_batch = _encode(BatchPrediction(model_version=self.version, predictions=[]))
         self._batch_head, self._batch_tail = empty_batch.split(b"[]")
@@ -78,9 +78,7 @@ class Segmenter:
 
     def columns(self, customers: Sequence[Customer]) -> dict[str, list[Any]]:
         """Each input field's values, in customer order: what prediction and drift read."""
-        # One pass reads every field of a customer; zip turns the rows into columns.
-        rows = map(self._getter, customers)
-        return dict(zip(self._fields, map(list, zip(*rows, strict=True)), strict=True))
+        return {field: list(map(get, customers)) for field, get in self._getters}
 
     def predict(self, columns: Mapping[str, Sequence[Any]]) -> Predictions:
         """Predict from columns; raises ``InvalidValue`` naming the index and field."""
@@ -99,18 +97,20 @@ class Segmenter:
         self, customer_ids: Sequence[str], predictions: Predictions, explain: bool
     ) -> list[bytes]:
         """The answers' bytes, one flat list joined once: no copy per customer."""
-        heads, tail = self._heads, self._version_tail
+        tail = self._version_tail
         # msgspec writes floats as repr does; one call encodes every confidence.
         confidences = _encode(predictions.confidence.tolist())[1:-1].split(b",")
-        ends = self._explanations(predictions) if explain else [b"}"] * len(customer_ids)
+        if explain:
+            ends = [tail + end for end in self._explanations(predictions)]
+        else:
+            ends = [tail + b"}"] * len(customer_ids)
         pieces: list[bytes] = []
-        separator = b""
+        heads = self._heads
         for segment, confidence, customer_id, end in zip(
             predictions.segments.tolist(), confidences, customer_ids, ends, strict=True
         ):
-            pieces += (separator, heads[segment], confidence, _CUSTOMER_ID, _encode(customer_id),
-                       tail, end)
-            separator = b","
+            pieces += (heads[segment], confidence, _CUSTOMER_ID, _encode(customer_id), end)
+            heads = self._later_heads
         return pieces
 
     def _explanations(self, predictions: Predictions) -> list[bytes]:
