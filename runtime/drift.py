@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import chain
@@ -21,24 +21,28 @@ __all__ = ["DriftMonitor", "DriftReport", "bin_counts", "population_stability_in
 _FLOOR = 1e-4
 
 
-def bin_counts(
-    spec: FeatureSpec, edges: Sequence[float], values: Sequence[object], encoder: Encoder
+def bin_index(
+    spec: FeatureSpec, edges: Sequence[float], values: Sequence[Any], encoder: Encoder
 ) -> np.ndarray:
-    """Count ``values`` of one field into its bins.
+    """The bin of each of ``values`` of one field.
 
     Numeric fields use the quantile ``edges`` (a value equal to an edge goes to
     the bin above it); categorical ones one bin per category plus a last bin
     for unknown values.
     """
     if spec.kind == "numeric":
-        index = np.searchsorted(np.asarray(edges), np.asarray(values, dtype=np.float64), "right")
-        return np.bincount(index, minlength=len(edges) + 1)
-    # Few distinct spellings among many values: count them first, then encode each once.
-    tally = Counter(values)
-    codes = encoder.codes(spec, list(tally))
+        return np.searchsorted(np.asarray(edges), np.asarray(values, dtype=np.float64), "right")
+    codes = encoder.codes(spec, values)
     codes[codes < 0] = len(spec.categories)
-    return np.bincount(codes, weights=list(tally.values()),
-                       minlength=len(spec.categories) + 1).astype(np.int64)
+    return codes
+
+
+def bin_counts(
+    spec: FeatureSpec, edges: Sequence[float], values: Sequence[Any], encoder: Encoder
+) -> np.ndarray:
+    """Count ``values`` of one field into its bins (see :func:`bin_index`)."""
+    bins = len(edges) + 1 if spec.kind == "numeric" else len(spec.categories) + 1
+    return np.bincount(bin_index(spec, edges, values, encoder), minlength=bins)
 
 
 def population_stability_index(reference: DriftReference, counts: np.ndarray) -> float:
@@ -102,8 +106,12 @@ class DriftMonitor:
     def flush(self) -> None:
         parts, count = self._pending, self._pending_count
         self._pending, self._pending_count = [], 0
-        pending = {spec.field: list(chain.from_iterable(part[spec.field] for part in parts))
-                   for spec, _ in self._fields}
+        # One vectorized pass per field over everything pending; buckets take slices of it.
+        bins = [
+            bin_index(spec, reference.edges,
+                      list(chain.from_iterable(part[spec.field] for part in parts)), self._encoder)
+            for spec, reference in self._fields
+        ]
         done = 0
         while done < count:
             if not self._buckets or self._buckets[-1][2] >= self._bucket_size:
@@ -111,9 +119,8 @@ class DriftMonitor:
                 self._buckets.append((time.time(), empty, 0))
             start, counts, size = self._buckets[-1]
             take = min(self._bucket_size - size, count - done)
-            for total, (spec, reference) in zip(counts, self._fields, strict=True):
-                values = pending[spec.field][done:done + take]
-                np.add(total, bin_counts(spec, reference.edges, values, self._encoder), out=total)
+            for total, index in zip(counts, bins, strict=True):
+                np.add(total, np.bincount(index[done:done + take], minlength=len(total)), out=total)
             self._buckets[-1] = (start, counts, size + take)
             done += take
 
