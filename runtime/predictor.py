@@ -21,21 +21,23 @@ _SHORT = 64  # blocks up to this long take NumPy's argmin; longer ones a loop ov
 _BLOCK = 16_384  # customers per block: a block's temporaries stay in the cache
 
 
-def _argmin_rows(squared: np.ndarray, segments: np.ndarray) -> None:
-    """The row of the smallest value in each column, as ``argmin(axis=0)`` (first one on ties).
+def _argmin_rows(squared: np.ndarray, segments: np.ndarray) -> np.ndarray:
+    """The row of the smallest value in each column, as ``argmin(axis=0)`` (first one on
+    ties), into ``segments``; returns the smallest values.
 
     NumPy's argmin along the short axis costs a call per column: on long blocks a
     loop over the k rows, each step a whole-row operation, is several times faster.
     """
     if squared.shape[1] <= _SHORT:
         np.argmin(squared, axis=0, out=segments)
-        return
+        nearest: np.ndarray = np.minimum.reduce(squared, axis=0)
+        return nearest
     nearest = squared[0].copy()
     segments[:] = 0
     for row in range(1, len(squared)):
-        closer = squared[row] < nearest
-        segments[closer] = row
+        np.copyto(segments, row, where=squared[row] < nearest)
         np.minimum(nearest, squared[row], out=nearest)
+    return nearest
 
 
 @functools.cache
@@ -157,11 +159,10 @@ class Predictor:
         np.copyto(work[:width], raw.T)
         np.square(work[:width], out=work[width:-1])
         np.matmul(self._quadratic, work, out=squared)
-        _argmin_rows(squared, segments)
+        nearest = _argmin_rows(squared, segments)
         # Distances order like their squares: take the square root of the ratio only. The
         # farthest centroid is never at distance 0: the bundle's centroids are distinct.
-        ratio = np.divide(np.minimum.reduce(squared, axis=0), np.maximum.reduce(squared, axis=0),
-                          out=confidence)
+        ratio = np.divide(nearest, np.maximum.reduce(squared, axis=0), out=confidence)
         np.maximum(ratio, 0.0, out=ratio)  # a customer on a centroid may come out at -1e-16
         np.sqrt(ratio, out=ratio)
         np.subtract(1.0, ratio, out=ratio)
