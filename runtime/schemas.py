@@ -36,8 +36,12 @@ EXAMPLE_CUSTOMER = {
 }
 
 
-class Customer(msgspec.Struct):
-    """One customer, as exported. ``CustomerID`` is an identifier, never a model input."""
+class Customer(msgspec.Struct, gc=False):
+    """One customer, as exported. ``CustomerID`` is an identifier, never a model input.
+
+    Its fields are strings and numbers, so it can hold no reference cycle: untracked by
+    the garbage collector, a batch of them costs no collection passes.
+    """
 
     CustomerID: Annotated[str, Meta(min_length=1, max_length=64, description="Any identifier.")]
     Age: Annotated[int, Meta(ge=0, le=120, description="Whole years, 0 to 120.")]
