@@ -35,8 +35,8 @@ _decode_many = msgspec.json.Decoder(list[Customer]).decode
 _encode = msgspec.json.encode
 
 
-def _json(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(body, status, headers=headers, media_type=JSON)
+def _json(body: bytes, status: int = 200) -> Response:
+    return Response(body, status, media_type=JSON)
 
 
 class _Answer(Response):
