@@ -14,6 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from runtime.config import Settings
 from runtime.docs import docs_routes
@@ -40,19 +41,25 @@ def _json(body: bytes, status: int = 200) -> Response:
 
 
 class _Answer(Response):
-    """A prediction's answer: its headers are known in advance, so they are set directly."""
+    """A prediction's answer, sent part by part: its headers are known in advance."""
 
     media_type = JSON
 
-    def __init__(self, body: bytes, model_version: bytes) -> None:
+    def __init__(self, parts: list[bytes], model_version: bytes) -> None:
         self.status_code = 200
         self.background = None
-        self.body = body
+        self.parts = parts
         self.raw_headers = [
-            (b"content-length", str(len(body)).encode()),
+            (b"content-length", str(sum(map(len, parts))).encode()),
             (b"content-type", b"application/json"),
             (b"x-model-version", model_version),
         ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        last = len(self.parts) - 1
+        for index, part in enumerate(self.parts):
+            await send({"type": "http.response.body", "body": part, "more_body": index < last})
 
 
 async def _read_body(request: Request) -> bytes:
@@ -131,13 +138,13 @@ async def _answer(request: Request, batch: bool) -> Response:
     except InvalidValue as exc:
         raise from_invalid_value(exc, batch) from exc
     ids = [customer.CustomerID for customer in customers]
-    body = model.batch(ids, predictions, explain) if batch else model.answer(ids[0], predictions,
-                                                                             explain)
+    parts = model.batch(ids, predictions, explain) if batch else [model.answer(ids[0], predictions,
+                                                                               explain)]
     state.metrics.predicted(model.catalogue, predictions.segments, batch)
     state.drift.observe(columns)
     if state.settings.log_customers:
         request.scope.setdefault("state", {})["customers"] = ids[:100]
-    return _Answer(body, model.version_header)
+    return _Answer(parts, model.version_header)
 
 
 async def predict(request: Request) -> Response:

@@ -24,6 +24,8 @@ __all__ = ["Segmenter"]
 _encode = msgspec.json.encode
 _CONFIDENCE = b',"confidence_score":'
 _CUSTOMER_ID = b',"CustomerID":'
+_PIECES_PER_ANSWER = 5  # see _pieces
+_ANSWERS_PER_PART = 512
 
 
 class Segmenter:
@@ -88,10 +90,18 @@ class Segmenter:
         """The encoded :class:`Prediction` of a single customer."""
         return b"".join(self._pieces([customer_id], predictions, explain))
 
-    def batch(self, customer_ids: Sequence[str], predictions: Predictions, explain: bool = False) -> bytes:
-        """The encoded :class:`BatchPrediction` of customers, in order."""
-        pieces = self._pieces(customer_ids, predictions, explain)
-        return b"".join((self._batch_head, *pieces, self._batch_tail))
+    def batch(
+        self, customer_ids: Sequence[str], predictions: Predictions, explain: bool = False
+    ) -> list[bytes]:
+        """The encoded :class:`BatchPrediction` of customers, in order, as consecutive parts.
+
+        Parts of a few hundred answers each: one body of megabytes would cost a fresh
+        allocation, page by page, on every request.
+        """
+        pieces = [self._batch_head, *self._pieces(customer_ids, predictions, explain),
+                  self._batch_tail]
+        step = _PIECES_PER_ANSWER * _ANSWERS_PER_PART
+        return [b"".join(pieces[start:start + step]) for start in range(0, len(pieces), step)]
 
     def _pieces(
         self, customer_ids: Sequence[str], predictions: Predictions, explain: bool
