@@ -74,6 +74,13 @@ class DriftReport(msgspec.Struct):
 _FLUSH_AT = 512
 
 
+def _joined(parts: Sequence[Mapping[str, Sequence[Any]]], field: str) -> Sequence[Any]:
+    """One field's values across buffered column sets (a single set is used as it is)."""
+    if len(parts) == 1:
+        return parts[0][field]
+    return list(chain.from_iterable(part[field] for part in parts))
+
+
 class DriftMonitor:
     """Counts served customers into the reference bins over a rolling window.
 
@@ -108,8 +115,7 @@ class DriftMonitor:
         self._pending, self._pending_count = [], 0
         # One vectorized pass per field over everything pending; buckets take slices of it.
         bins = [
-            bin_index(spec, reference.edges,
-                      list(chain.from_iterable(part[spec.field] for part in parts)), self._encoder)
+            bin_index(spec, reference.edges, _joined(parts, spec.field), self._encoder)
             for spec, reference in self._fields
         ]
         done = 0

@@ -69,7 +69,8 @@ class Encoder:
 
     def codes(self, spec: FeatureSpec, values: Sequence[Any]) -> np.ndarray:
         """Category codes of ``values`` for a categorical feature, -1 for unknown ones."""
-        return np.array(self._code_list(spec, values), dtype=np.intp)
+        codes = self._distinct_codes(spec, values)
+        return np.fromiter(map(codes.__getitem__, values), dtype=np.intp, count=len(values))
 
     def _distinct_codes(self, spec: FeatureSpec, values: Sequence[Any]) -> dict[Any, int]:
         """The code of each distinct value: a batch holds few spellings, each looked up once."""
