@@ -9,23 +9,12 @@ from typing import Any
 import numpy as np
 
 from bench.perf.rawcsv import read_rows
+from runtime.schemas import EXAMPLE_CUSTOMER
 
 __all__ = ["SEED_ANSWER", "SEED_BODY", "draw", "write_body"]
 
 # The seed README's body, with the spelling both services accept ("F") and a known id.
-SEED_BODY: dict[str, Any] = {
-    "CustomerID": "C001",
-    "Age": 28,
-    "Gender": "F",
-    "City": "Mumbai",
-    "AnnualIncome": 450000.0,
-    "TotalSpent": 120000.0,
-    "MonthlyPurchases": 6,
-    "AvgOrderValue": 2000.0,
-    "AppTimeMinutes": 45.0,
-    "DiscountUsage": "Medium",
-    "PreferredShoppingTime": "Night",
-}
+SEED_BODY: dict[str, Any] = {**EXAMPLE_CUSTOMER, "Gender": "F"}
 # The contract's example answer: R2's body until our service has answered.
 SEED_ANSWER: dict[str, Any] = {
     "cluster": 2,
