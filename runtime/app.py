@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import signal
 from collections.abc import AsyncIterator
 
 import msgspec
 from starlette.applications import Starlette
+from starlette.datastructures import State
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
@@ -16,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from runtime.coalesce import Coalescer
 from runtime.config import Settings
 from runtime.docs import docs_routes
 from runtime.errors import ApiError, exception_handlers, from_decode_error, from_invalid_value
@@ -24,6 +27,7 @@ from runtime.logs import configure_logging
 from runtime.metrics import Metrics, metrics_endpoint
 from runtime.middleware import LimitMiddleware, ObserveMiddleware
 from runtime.openapi import openapi_document
+from runtime.predictor import Predictions
 from runtime.reload import load_model, reload_model, serve_model
 from runtime.schemas import EXAMPLE_CUSTOMER, Customer, Health, ServiceInfo
 from runtime.segmenter import Segmenter
@@ -123,36 +127,57 @@ def _check_batch_size(customers: list[Customer], limit: int) -> None:
                        f"The batch has {len(customers)} customers, the limit is {limit}", "$")
 
 
+def _predict(state: State, model: Segmenter, customers: list[Customer], batch: bool) -> Predictions:
+    """Predict, then count the customers in the metrics and the drift window."""
+    columns = model.columns(customers)
+    predictions = model.predict(columns)
+    state.metrics.predicted(model.catalogue, predictions.segments, batch)
+    state.drift.observe(columns)
+    return predictions
+
+
+def _single_answers(state: State, key: tuple[Segmenter, bool], customers: list[Customer]) -> list[bytes]:
+    """The answers of single-customer requests that arrived together, one per request."""
+    model, explain = key
+    predictions = _predict(state, model, customers, batch=False)
+    return model.answers([customer.CustomerID for customer in customers], predictions, explain)
+
+
 async def _answer(request: Request, batch: bool) -> Response:
-    """Decode, validate, predict and encode: the same steps for one customer and for many."""
+    """Decode, validate, predict and encode: the same steps for one customer and for many.
+
+    Single customers go through the app's :class:`Coalescer`: those that arrive
+    together are predicted as one batch.
+    """
     model = _model(request)  # one model for the whole request, even if a reload swaps it
     _check_content_type(request)
     explain = _explain(request)
     customers = _decode(await _read_body(request), batch)
     state = request.app.state
-    if batch:
-        _check_batch_size(customers, state.settings.max_batch)
-    columns = model.columns(customers)
     try:
-        predictions = model.predict(columns)
+        if batch:
+            _check_batch_size(customers, state.settings.max_batch)
+            predictions = _predict(state, model, customers, batch=True)
+            parts = model.batch([customer.CustomerID for customer in customers], predictions, explain)
+        else:
+            parts = [await state.coalescer.submit((model, explain), customers[0])]
     except InvalidValue as exc:
         raise from_invalid_value(exc, batch) from exc
-    ids = [customer.CustomerID for customer in customers]
-    parts = model.batch(ids, predictions, explain) if batch else [model.answer(ids[0], predictions,
-                                                                               explain)]
-    state.metrics.predicted(model.catalogue, predictions.segments, batch)
-    state.drift.observe(columns)
     if state.settings.log_customers:
-        request.scope.setdefault("state", {})["customers"] = ids[:100]
+        request.scope.setdefault("state", {})["customers"] = [c.CustomerID for c in customers[:100]]
     return _Answer(parts, model.version_header)
 
 
-async def predict(request: Request) -> Response:
-    return await _answer(request, batch=False)
+class _Predict:
+    """``POST /predict`` (or ``/predict/batch``) as a plain ASGI app: the hot path skips
+    Starlette's per-request wrapper; errors reach the app's exception handlers all the same."""
 
+    def __init__(self, batch: bool) -> None:
+        self.batch = batch
 
-async def predict_batch(request: Request) -> Response:
-    return await _answer(request, batch=True)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await _answer(Request(scope, receive), self.batch)
+        await response(scope, receive, send)
 
 
 def _health(request: Request) -> Health:
@@ -203,7 +228,7 @@ async def openapi(request: Request) -> Response:
     if cached is None or cached[0] is not model:  # one per model: its version and example
         sample = [msgspec.convert(EXAMPLE_CUSTOMER, Customer)]
         predictions = model.predict(model.columns(sample))
-        example = msgspec.json.decode(model.answer(sample[0].CustomerID, predictions))
+        example = msgspec.json.decode(model.answers([sample[0].CustomerID], predictions)[0])
         cached = (model, _encode(openapi_document(model.version, state.settings.max_batch, example)))
         state.openapi = cached
     return _json(cached[1])
@@ -238,8 +263,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 loop.remove_signal_handler(signal.SIGHUP)
 
     routes = [  # the router tries them in order: the hot path first
-        Route("/predict", predict, methods=["POST"]),
-        Route("/predict/batch", predict_batch, methods=["POST"]),
+        Route("/predict", _Predict(batch=False), methods=["POST"]),
+        Route("/predict/batch", _Predict(batch=True), methods=["POST"]),
         Route("/", info),
         Route("/health", health),
         Route("/health/live", live),
@@ -265,6 +290,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     exception_handlers=exception_handlers)
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.coalescer = Coalescer(functools.partial(_single_answers, app.state))
     app.state.model = None
     app.state.openapi = None
     app.state.draining = False

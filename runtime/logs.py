@@ -10,9 +10,12 @@ from datetime import UTC, datetime
 
 import msgspec
 
+from runtime.coalesce import TurnBuffer
+
 __all__ = ["JsonFormatter", "access_line", "configure_logging"]
 
 _ACCESS = logging.getLogger("runtime.access")
+_encode = msgspec.json.encode
 
 
 class JsonFormatter(logging.Formatter):
@@ -64,14 +67,59 @@ class _Clock:
         return f"{cls.prefix}.{int((now - second) * 1000):03d}+00:00"
 
 
-def access_line(fields: dict[str, object]) -> None:
+class _Process:
+    """This process's id: getpid is a system call, so it is asked once, and again after a fork."""
+
+    pid = os.getpid()
+
+    @classmethod
+    def forked(cls) -> None:
+        cls.pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_Process.forked)
+
+
+def _write(lines: list[str]) -> None:
+    sys.stderr.write("".join(lines))
+
+
+_lines = TurnBuffer(_write)  # a turn's access lines go out in one write
+
+
+class _AccessLine(msgspec.Struct, omit_defaults=True):
+    """One request's log line: the fields every record has, then the request's own."""
+
+    ts: str
+    level: str
+    logger: str
+    message: str
+    pid: int
+    method: str
+    path: str
+    status: int
+    duration_ms: float
+    request_id: str
+    model_version: str | None
+    customers: list[str] | None = None  # only with SEGMENTATION_LOG_CUSTOMERS=1
+
+
+def access_line(
+    method: str, path: str, status: int, seconds: float, *, request_id: str,
+    model_version: str | None, customers: list[str] | None = None,
+) -> None:
     """Log one request as a JSON line, shaped as :class:`JsonFormatter` shapes every record.
 
     Requests are the one log written on the hot path, so the line is encoded
-    and written directly rather than through a ``LogRecord``.
+    directly rather than through a ``LogRecord``, and the lines of one turn of
+    the event loop go out in one write at the start of the next.
     """
     if not _ACCESS.isEnabledFor(logging.INFO):
         return
-    line = {"ts": _Clock.now(), "level": "info", "logger": _ACCESS.name, "message": "request",
-            "pid": os.getpid(), **fields}
-    sys.stderr.write(msgspec.json.encode(line).decode() + "\n")
+    line = _AccessLine(_Clock.now(), "info", _ACCESS.name, "request", _Process.pid, method, path, status,
+                       round(seconds * 1000, 3), request_id, model_version, customers)
+    text = _encode(line).decode() + "\n"
+    try:
+        _lines.add(text)
+    except RuntimeError:  # no event loop: nothing to wait for
+        _write([text])

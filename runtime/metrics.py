@@ -83,11 +83,9 @@ class Metrics:
 
     def predicted(self, catalogue: Sequence[Segment], segments: np.ndarray, batch: bool) -> None:
         """Count customers by segment (and the batch's size)."""
+        if batch:
+            self.batch_size.observe(len(segments))
         counters = [self._segment_counter(segment) for segment in catalogue]
-        if not batch:
-            counters[int(segments[0])].inc()
-            return
-        self.batch_size.observe(len(segments))
         for counter, count in zip(counters, np.bincount(segments, minlength=len(catalogue)).tolist(),
                                   strict=True):
             if count:

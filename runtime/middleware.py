@@ -165,15 +165,6 @@ class ObserveMiddleware:
         counter, histogram = children
         counter.inc()  # type: ignore[attr-defined]
         histogram.observe(duration)  # type: ignore[attr-defined]
-        fields: dict[str, object] = {
-            "method": method,
-            "path": scope["path"],
-            "status": status,
-            "duration_ms": round(duration * 1000, 3),
-            "request_id": request_id.decode(),
-            "model_version": model_version.decode() or None,
-        }
-        customers = scope.get("state", {}).get("customers")
-        if customers is not None:
-            fields["customers"] = customers
-        access_line(fields)
+        access_line(method, scope["path"], status, duration, request_id=request_id.decode(),
+                    model_version=model_version.decode() or None,
+                    customers=scope.get("state", {}).get("customers"))

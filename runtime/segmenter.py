@@ -86,9 +86,13 @@ class Segmenter:
         """Predict from columns; raises ``InvalidValue`` naming the index and field."""
         return self.predictor.predict(columns)
 
-    def answer(self, customer_id: str, predictions: Predictions, explain: bool = False) -> bytes:
-        """The encoded :class:`Prediction` of a single customer."""
-        return b"".join(self._pieces([customer_id], predictions, explain))
+    def answers(
+        self, customer_ids: Sequence[str], predictions: Predictions, explain: bool = False
+    ) -> list[bytes]:
+        """Each customer's encoded :class:`Prediction`, one answer per customer."""
+        pieces = self._pieces(customer_ids, predictions, explain, self._heads)
+        return [b"".join(pieces[start:start + _PIECES_PER_ANSWER])
+                for start in range(0, len(pieces), _PIECES_PER_ANSWER)]
 
     def batch(
         self, customer_ids: Sequence[str], predictions: Predictions, explain: bool = False
@@ -98,15 +102,20 @@ class Segmenter:
         Parts of a few hundred answers each: one body of megabytes would cost a fresh
         allocation, page by page, on every request.
         """
-        pieces = [self._batch_head, *self._pieces(customer_ids, predictions, explain),
+        pieces = [self._batch_head,
+                  *self._pieces(customer_ids, predictions, explain, self._later_heads),
                   self._batch_tail]
         step = _PIECES_PER_ANSWER * _ANSWERS_PER_PART
         return [b"".join(pieces[start:start + step]) for start in range(0, len(pieces), step)]
 
     def _pieces(
-        self, customer_ids: Sequence[str], predictions: Predictions, explain: bool
+        self, customer_ids: Sequence[str], predictions: Predictions, explain: bool,
+        later_heads: list[bytes],
     ) -> list[bytes]:
-        """The answers' bytes, one flat list joined once: no copy per customer."""
+        """The answers' bytes, one flat list joined once: no copy per customer.
+
+        ``later_heads`` open every answer but the first: with a comma inside a list.
+        """
         tail = self._version_tail
         # msgspec writes floats as repr does; one call encodes every confidence.
         confidences = _encode(predictions.confidence.tolist())[1:-1].split(b",")
@@ -120,7 +129,7 @@ class Segmenter:
             predictions.segments.tolist(), confidences, customer_ids, ends, strict=True
         ):
             pieces += (heads[segment], confidence, _CUSTOMER_ID, _encode(customer_id), end)
-            heads = self._later_heads
+            heads = later_heads
         return pieces
 
     def _explanations(self, predictions: Predictions) -> list[bytes]:

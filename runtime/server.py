@@ -7,6 +7,7 @@ and the process exits 0. ``SIGHUP`` reloads the bundle in every worker.
 
 from __future__ import annotations
 
+import gc
 import math
 import multiprocessing
 import os
@@ -25,6 +26,19 @@ from runtime.config import Settings
 __all__ = ["serve"]
 
 _RESTART_PAUSE = 0.5
+_YOUNG_THRESHOLD = 5_000  # allocations between young collections (Python's default: 700)
+
+
+def _settle_garbage_collector() -> None:
+    """Freeze what start-up built (modules, the model) out of the collector's sight.
+
+    Full collections would otherwise walk those objects several times a second
+    under load, about 10 ms each: a p99 figure. The youngest generation is
+    collected less often, as requests make their garbage in bursts.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
 
 
 class _DrainingServer(uvicorn.Server):
@@ -41,6 +55,7 @@ class _DrainingServer(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)  # runs the lifespan, which installs the SIGHUP handler
+        _settle_garbage_collector()
         if self._hangups:  # a reload asked for while starting: the bundle may predate it
             os.kill(os.getpid(), signal.SIGHUP)
 
