@@ -83,14 +83,14 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def _check_content_type(request: Request) -> None:
-    content_type = request.headers.get("content-type")
-    if content_type is None:
-        return
-    media = content_type.split(";", 1)[0].strip().lower()
-    if media != JSON and not media.endswith("+json"):
-        raise ApiError(415, "unsupported_media_type",
-                       f"Content-Type {content_type[:80]!r} is not application/json")
+def _check_content_type(scope: Scope) -> None:
+    for name, value in scope["headers"]:  # names come lower-cased from the server
+        if name == b"content-type":
+            media = value.split(b";", 1)[0].strip().lower()
+            if media != b"application/json" and not media.endswith(b"+json"):
+                content_type = value.decode("latin-1")
+                raise ApiError(415, "unsupported_media_type",
+                               f"Content-Type {content_type[:80]!r} is not application/json")
 
 
 def _decode(body: bytes, batch: bool) -> list[Customer]:
@@ -150,7 +150,7 @@ async def _answer(request: Request, batch: bool) -> Response:
     together are predicted as one batch.
     """
     model = _model(request)  # one model for the whole request, even if a reload swaps it
-    _check_content_type(request)
+    _check_content_type(request.scope)
     explain = _explain(request)
     customers = _decode(await _read_body(request), batch)
     state = request.app.state

@@ -15,7 +15,6 @@ from runtime.coalesce import TurnBuffer
 __all__ = ["JsonFormatter", "access_line", "configure_logging"]
 
 _ACCESS = logging.getLogger("runtime.access")
-_encode = msgspec.json.encode
 
 
 class JsonFormatter(logging.Formatter):
@@ -80,13 +79,6 @@ class _Process:
 os.register_at_fork(after_in_child=_Process.forked)
 
 
-def _write(lines: list[str]) -> None:
-    sys.stderr.write("".join(lines))
-
-
-_lines = TurnBuffer(_write)  # a turn's access lines go out in one write
-
-
 class _AccessLine(msgspec.Struct, omit_defaults=True):
     """One request's log line: the fields every record has, then the request's own."""
 
@@ -118,8 +110,15 @@ def access_line(
         return
     line = _AccessLine(_Clock.now(), "info", _ACCESS.name, "request", _Process.pid, method, path, status,
                        round(seconds * 1000, 3), request_id, model_version, customers)
-    text = _encode(line).decode() + "\n"
     try:
-        _lines.add(text)
+        _lines.add(line)
     except RuntimeError:  # no event loop: nothing to wait for
-        _write([text])
+        _write([line])
+
+
+def _write(lines: list[_AccessLine]) -> None:
+    sys.stderr.write(_LINES_ENCODER.encode_lines(lines).decode())
+
+
+_LINES_ENCODER = msgspec.json.Encoder()
+_lines = TurnBuffer(_write)  # a turn's access lines: encoded and written at once

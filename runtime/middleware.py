@@ -68,11 +68,14 @@ class LimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = self.max_body_bytes
+        declared = False  # the server reads no more than a declared Content-Length
         for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > limit:
-                message = f"Body of {int(value)} bytes is over the limit of {limit} bytes"
-                await _send_error(send, 413, ErrorBody("payload_too_large", message), [])
-                return
+            if name == b"content-length" and value.isdigit():
+                if int(value) > limit:
+                    message = f"Body of {int(value)} bytes is over the limit of {limit} bytes"
+                    await _send_error(send, 413, ErrorBody("payload_too_large", message), [])
+                    return
+                declared = True
         if self.in_flight >= self.max_concurrency:
             message = f"Over {self.max_concurrency} requests in progress; retry shortly"
             await _send_error(send, 503, ErrorBody("overloaded", message), [(b"retry-after", b"1")])
@@ -90,7 +93,7 @@ class LimitMiddleware:
 
         self.in_flight += 1
         try:
-            await self.app(scope, counted, send)
+            await self.app(scope, receive if declared else counted, send)
         finally:
             self.in_flight -= 1
 
