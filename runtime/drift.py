@@ -7,13 +7,12 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import chain
-from typing import Any
 
 import msgspec
 import numpy as np
 
 from runtime.bundle import DriftReference, FeatureSpec
-from runtime.features import Encoder
+from runtime.features import Column, Encoder
 
 __all__ = ["DriftMonitor", "DriftReport", "bin_counts", "population_stability_index"]
 
@@ -22,7 +21,7 @@ _FLOOR = 1e-4
 
 
 def bin_index(
-    spec: FeatureSpec, edges: Sequence[float], values: Sequence[Any], encoder: Encoder
+    spec: FeatureSpec, edges: Sequence[float], values: Column, encoder: Encoder
 ) -> np.ndarray:
     """The bin of each of ``values`` of one field.
 
@@ -33,12 +32,11 @@ def bin_index(
     if spec.kind == "numeric":
         return np.searchsorted(np.asarray(edges), np.asarray(values, dtype=np.float64), "right")
     codes = encoder.codes(spec, values)
-    codes[codes < 0] = len(spec.categories)
-    return codes
+    return np.where(codes < 0, len(spec.categories), codes)
 
 
 def bin_counts(
-    spec: FeatureSpec, edges: Sequence[float], values: Sequence[Any], encoder: Encoder
+    spec: FeatureSpec, edges: Sequence[float], values: Column, encoder: Encoder
 ) -> np.ndarray:
     """Count ``values`` of one field into its bins (see :func:`bin_index`)."""
     bins = len(edges) + 1 if spec.kind == "numeric" else len(spec.categories) + 1
@@ -74,11 +72,13 @@ class DriftReport(msgspec.Struct):
 _FLUSH_AT = 512
 
 
-def _joined(parts: Sequence[Mapping[str, Sequence[Any]]], field: str) -> Sequence[Any]:
+def _joined(parts: Sequence[Mapping[str, Column]], spec: FeatureSpec) -> Column:
     """One field's values across buffered column sets (a single set is used as it is)."""
     if len(parts) == 1:
-        return parts[0][field]
-    return list(chain.from_iterable(part[field] for part in parts))
+        return parts[0][spec.field]
+    if isinstance(parts[0][spec.field], np.ndarray):  # the service's numbers and codes
+        return np.concatenate([part[spec.field] for part in parts])
+    return list(chain.from_iterable(part[spec.field] for part in parts))
 
 
 class DriftMonitor:
@@ -99,11 +99,14 @@ class DriftMonitor:
         self._encoder = Encoder(features)
         self.window = window
         self._bucket_size = max(1, window // slices)
-        self._buckets: deque[tuple[float, list[np.ndarray], int]] = deque(maxlen=slices)
-        self._pending: list[Mapping[str, Sequence[Any]]] = []
+        # A bucket counts every field's bins in one array: field i's bins start at offset i.
+        sizes = [len(reference.shares) for _, reference in self._fields]
+        self._offsets = np.cumsum([0, *sizes])
+        self._buckets: deque[tuple[float, np.ndarray, int]] = deque(maxlen=slices)
+        self._pending: list[Mapping[str, Column]] = []
         self._pending_count = 0
 
-    def observe(self, columns: Mapping[str, Sequence[Any]]) -> None:
+    def observe(self, columns: Mapping[str, Column]) -> None:
         """Count customers given as columns (field name to values, all of one length)."""
         self._pending.append(columns)
         self._pending_count += len(next(iter(columns.values()), ()))
@@ -112,30 +115,31 @@ class DriftMonitor:
 
     def flush(self) -> None:
         parts, count = self._pending, self._pending_count
+        if not parts:
+            return
         self._pending, self._pending_count = [], 0
-        # One vectorized pass per field over everything pending; buckets take slices of it.
-        bins = [
-            bin_index(spec, reference.edges, _joined(parts, spec.field), self._encoder)
+        # One vectorized pass per field over everything pending, then one count per bucket.
+        bins = np.stack([
+            bin_index(spec, reference.edges, _joined(parts, spec), self._encoder)
             for spec, reference in self._fields
-        ]
+        ]) + self._offsets[:-1, None]
         done = 0
         while done < count:
             if not self._buckets or self._buckets[-1][2] >= self._bucket_size:
-                empty = [np.zeros(len(ref.shares), dtype=np.int64) for _, ref in self._fields]
-                self._buckets.append((time.time(), empty, 0))
+                self._buckets.append((time.time(), np.zeros(self._offsets[-1], dtype=np.int64), 0))
             start, counts, size = self._buckets[-1]
             take = min(self._bucket_size - size, count - done)
-            for total, index in zip(counts, bins, strict=True):
-                np.add(total, np.bincount(index[done:done + take], minlength=len(total)), out=total)
+            counts += np.bincount(bins[:, done:done + take].ravel(), minlength=len(counts))
             self._buckets[-1] = (start, counts, size + take)
             done += take
 
     def report(self) -> DriftReport:
         self.flush()
         fields = []
-        for index, (spec, reference) in enumerate(self._fields):
-            counts = sum((bucket[1][index] for bucket in self._buckets),
-                         np.zeros(len(reference.shares), dtype=np.int64))
+        window = sum((bucket[1] for bucket in self._buckets), np.zeros(self._offsets[-1], dtype=np.int64))
+        for (spec, reference), first, end in zip(self._fields, self._offsets, self._offsets[1:],
+                                                 strict=False):
+            counts = window[first:end]
             fields.append(FieldDrift(spec.field, round(population_stability_index(reference, counts), 6),
                                      counts.tolist(), reference.shares))
         start = self._buckets[0][0] if self._buckets else None

@@ -9,7 +9,10 @@ import numpy as np
 
 from runtime.bundle import FeatureSpec
 
-__all__ = ["Encoder", "InvalidValue", "normalize"]
+__all__ = ["Column", "Encoder", "InvalidValue", "normalize"]
+
+# One field's values in customer order: a list, or an array (numeric fields, mostly).
+Column = Sequence[Any] | np.ndarray
 
 
 class InvalidValue(ValueError):
@@ -64,59 +67,79 @@ class Encoder:
             if spec.weight == 0 and spec.kind != "numeric" and spec.unknown == "reject"
         ]
         self._neutral = neutral
+        # Categorical fields in the order transform checks them, so both refuse the same value.
+        categorical = {spec.field: spec for spec in self.features if spec.kind != "numeric"}
+        order = [spec.field for spec in self._validated] + [
+            spec.field for spec, _ in self._weighted if spec.kind != "numeric"] + list(categorical)
+        self._categorical = [categorical[field] for field in dict.fromkeys(order)]
         self.fields = tuple(dict.fromkeys(
             [spec.field for spec, _ in self._weighted] + [spec.field for spec in self._validated]))
 
-    def codes(self, spec: FeatureSpec, values: Sequence[Any]) -> np.ndarray:
-        """Category codes of ``values`` for a categorical feature, -1 for unknown ones."""
+    def codes(self, spec: FeatureSpec, values: Column) -> np.ndarray:
+        """Category codes of ``values`` for a categorical feature, -1 for unknown ones.
+
+        Values that are codes already (an integer array, from :meth:`coded`) come back as they are.
+        """
+        if isinstance(values, np.ndarray) and values.dtype.kind == "i":
+            return values
         codes = self._distinct_codes(spec, values)
         return np.fromiter(map(codes.__getitem__, values), dtype=np.intp, count=len(values))
 
-    def _distinct_codes(self, spec: FeatureSpec, values: Sequence[Any]) -> dict[Any, int]:
+    def _distinct_codes(self, spec: FeatureSpec, values: Column) -> dict[Any, int]:
         """The code of each distinct value: a batch holds few spellings, each looked up once."""
         lookup = self._lookups[spec.field]
         return {v: lookup[v] if v in lookup else lookup.get(normalize(v), -1) for v in set(values)}
 
-    def _code_list(self, spec: FeatureSpec, values: Sequence[Any]) -> list[int]:
-        return list(map(self._distinct_codes(spec, values).__getitem__, values))
+    def coded(self, columns: Mapping[str, Column]) -> dict[str, Column]:
+        """``columns`` with each categorical field as category codes (-1 for unknown values).
 
-    def _refuse_unknown(self, spec: FeatureSpec, values: Sequence[Any], codes: list[int]) -> None:
-        index = codes.index(-1)
+        Encoding and drift both read codes, so each value is looked up once. Raises
+        :class:`InvalidValue` for an unknown value of a field that refuses them.
+        """
+        coded = dict(columns)
+        for spec in self._categorical:
+            if spec.field in columns:
+                coded[spec.field] = codes = self.codes(spec, columns[spec.field])
+                if spec.unknown == "reject":
+                    self._refuse_unknown(spec, columns[spec.field], codes)
+        return coded
+
+    def _refuse_unknown(self, spec: FeatureSpec, values: Column, codes: np.ndarray) -> None:
+        """Raise :class:`InvalidValue` for the first unknown value, if there is one."""
+        unknown = np.flatnonzero(codes < 0)
+        if not len(unknown):
+            return
+        index = int(unknown[0])
+        value = values[index]
+        shown = "" if isinstance(value, np.integer) else f" {str(value)[:40]!r}"
         raise InvalidValue(
-            spec.field,
-            index,
-            f"Unknown value {str(values[index])[:40]!r}, expected one of "
-            f"{', '.join(spec.categories)}",
+            spec.field, index, f"Unknown value{shown}, expected one of {', '.join(spec.categories)}"
         )
 
-    def _columns(self, spec: FeatureSpec, start: int, values: Sequence[Any]) -> list[Sequence[Any]]:
+    def _columns(self, spec: FeatureSpec, start: int, values: Column) -> list[Column]:
         if spec.kind == "numeric":
             return [values]
-        codes = self._code_list(spec, values)
-        unknown = -1 in codes
-        if unknown and (spec.unknown == "reject" or self._neutral is None):
+        codes = self.codes(spec, values)
+        if spec.unknown == "reject" or self._neutral is None:
             self._refuse_unknown(spec, values, codes)
-        if spec.kind != "one-hot":
-            if unknown:
-                neutral = float(self._neutral[start])  # type: ignore[index]
-                return [[neutral if code < 0 else code for code in codes]]
-            return [codes]
-        columns: list[Sequence[Any]] = []
-        for offset in range(spec.width):
-            neutral = float(self._neutral[start + offset]) if unknown else 0.0  # type: ignore[index]
-            columns.append([neutral if code < 0 else float(code == offset) for code in codes])
+        unknown = codes < 0
+        offsets = range(spec.width) if spec.kind == "one-hot" else [None]
+        columns: list[Column] = []
+        for offset in offsets:  # one-hot: one column per category; else the code itself
+            column = (codes == offset if offset is not None else codes).astype(np.float64)
+            if self._neutral is not None:
+                column[unknown] = self._neutral[start + (offset or 0)]
+            columns.append(column)
         return columns
 
-    def transform(self, columns: Mapping[str, Sequence[Any]]) -> np.ndarray:
+    def transform(self, columns: Mapping[str, Column]) -> np.ndarray:
         """Encode ``columns`` (field name to values, all of one length) into an (n, width) array.
 
         Raises :class:`InvalidValue` naming the first refused value's index and field.
         """
         for spec in self._validated:
-            values = columns[spec.field]
-            if -1 in self._distinct_codes(spec, values).values():
-                self._refuse_unknown(spec, values, self._code_list(spec, values))
-        blocks: list[Sequence[Any]] = []
+            self._refuse_unknown(spec, columns[spec.field], self.codes(spec, columns[spec.field]))
+        blocks: list[Column] = []
         for spec, start in self._weighted:
             blocks.extend(self._columns(spec, start, columns[spec.field]))
         # One conversion for all columns; the transposed view is as good as a copy downstream.

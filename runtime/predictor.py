@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from runtime.bundle import Bundle
-from runtime.features import Encoder
+from runtime.features import Column, Encoder
 
 __all__ = ["Explanations", "Predictions", "Predictor"]
 
@@ -168,7 +167,7 @@ class Predictor:
         np.subtract(1.0, ratio, out=ratio)
         ratio.round(4, out=ratio)  # 1 - d_assigned / d_farthest, to 4 places
 
-    def predict(self, columns: Mapping[str, Sequence[Any]]) -> Predictions:
+    def predict(self, columns: Mapping[str, Column]) -> Predictions:
         """Predict from customer columns (field name to values); see :class:`Encoder`."""
         return self.predict_raw(self.encoder.transform(columns))
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from operator import attrgetter
-from typing import Any
 
 import msgspec
+import numpy as np
 
 from runtime.bundle import Bundle, Segment
+from runtime.features import Column
 from runtime.predictor import Predictions, Predictor
 from runtime.schemas import (
     BatchPrediction,
@@ -23,7 +24,7 @@ __all__ = ["Segmenter"]
 
 _encode = msgspec.json.encode
 _CONFIDENCE = b',"confidence_score":'
-_CUSTOMER_ID = b',"CustomerID":'
+_CUSTOMER_ID = b',"CustomerID":"'
 _PIECES_PER_ANSWER = 5  # see _pieces
 _ANSWERS_PER_PART = 512
 
@@ -42,12 +43,14 @@ class Segmenter:
         self.version = bundle.manifest.model.version
         self.version_header = self.version.encode("latin-1", "replace")
         self.catalogue = list(catalogue or bundle.manifest.segments)
-        fields = dict.fromkeys([*self.predictor.encoder.fields,
-                                *(spec.field for spec in bundle.manifest.features)])
-        self._getters = [(field, attrgetter(field)) for field in fields]
+        self._fields = list(dict.fromkeys([*self.predictor.encoder.fields,
+                                           *(spec.field for spec in bundle.manifest.features)]))
+        numeric = {spec.field for spec in bundle.manifest.features if spec.kind == "numeric"}
+        self._numeric = [field in numeric for field in self._fields]
+        self._getters = [attrgetter(field) for field in self._fields]
         self._heads = [self._head(segment) for segment in self.catalogue]
         self._later_heads = [b"," + head for head in self._heads]  # every answer but the first
-        self._version_tail = b',"model_version":' + _encode(self.version)
+        self._version_tail = b'","model_version":' + _encode(self.version)  # closes the id
         empty_batch = _encode(BatchPrediction(model_version=self.version, predictions=[]))
         self._batch_head, self._batch_tail = empty_batch.split(b"[]")
         self._batch_head += b"["
@@ -78,11 +81,21 @@ class Segmenter:
             size=segment.size,
         )
 
-    def columns(self, customers: Sequence[Customer]) -> dict[str, list[Any]]:
-        """Each input field's values, in customer order: what prediction and drift read."""
-        return {field: list(map(get, customers)) for field, get in self._getters}
+    def columns(self, customers: Sequence[Customer]) -> dict[str, Column]:
+        """Each input field's values, in customer order: what prediction and drift read.
 
-    def predict(self, columns: Mapping[str, Sequence[Any]]) -> Predictions:
+        Numeric fields come as float arrays and categorical ones as codes, converted
+        once for both readers. Raises ``InvalidValue`` naming the index and field.
+        """
+        columns: dict[str, Column] = {}
+        count = len(customers)
+        for field, numeric, get in zip(self._fields, self._numeric, self._getters, strict=True):
+            values = map(get, customers)
+            columns[field] = (np.fromiter(values, dtype=np.float64, count=count) if numeric
+                              else list(values))
+        return self.predictor.encoder.coded(columns)
+
+    def predict(self, columns: Mapping[str, Column]) -> Predictions:
         """Predict from columns; raises ``InvalidValue`` naming the index and field."""
         return self.predictor.predict(columns)
 
@@ -123,12 +136,15 @@ class Segmenter:
             ends = [tail + end for end in self._explanations(predictions)]
         else:
             ends = [tail + b"}"] * len(customer_ids)
+        # One call encodes every id: `","` only occurs between them, as quotes inside
+        # a string are escaped. Each id goes out bare, between constant quotes.
+        ids = _encode(customer_ids)[2:-2].split(b'","') if customer_ids else []
         pieces: list[bytes] = []
         heads = self._heads
         for segment, confidence, customer_id, end in zip(
-            predictions.segments.tolist(), confidences, customer_ids, ends, strict=True
+            predictions.segments.tolist(), confidences, ids, ends, strict=True
         ):
-            pieces += (heads[segment], confidence, _CUSTOMER_ID, _encode(customer_id), end)
+            pieces += (heads[segment], confidence, _CUSTOMER_ID, customer_id, end)
             heads = later_heads
         return pieces
 

@@ -9,6 +9,7 @@ import numpy as np
 from prometheus_client.parser import text_string_to_metric_families
 
 from runtime.export import COLUMNS, read_export
+from tests.conftest import SAMPLES
 from tests.runtime.conftest import make_client
 
 STABLE, SHIFTED = 0.1, 0.25
@@ -67,3 +68,16 @@ def test_window_rolls_over(customer_data: Path, rng: np.random.Generator) -> Non
             client.post("/predict/batch", json=customers[start:start + 500])
         report = client.get("/drift").json()
     assert report["customers"] == 1000
+
+
+def test_single_and_batch_customers_are_counted_once_each() -> None:
+    samples = [dict(sample, CustomerID=f"C{i}") for i, (sample, _) in enumerate(SAMPLES.values())]
+    with make_client(drift_window=1000) as client:
+        assert client.get("/drift").json()["customers"] == 0  # a report before any customer
+        for sample in samples:
+            assert client.post("/predict", json=sample).status_code == 200
+        assert client.post("/predict/batch", json=samples * 3).status_code == 200
+        first, again = client.get("/drift").json(), client.get("/drift").json()
+    assert first == again  # a report with nothing new pending changes nothing
+    assert first["customers"] == 16
+    assert all(sum(field["counts"]) == 16 for field in first["fields"])

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from runtime.bundle import load_bundle
+from runtime.features import InvalidValue
 from runtime.predictor import Predictor
 from tests.conftest import DEFAULT_BUNDLE
 
@@ -83,3 +84,29 @@ def test_prediction_matches_a_direct_computation(predictor: Predictor, rng: np.r
     assert np.array_equal(predictions.segments, distances.argmin(axis=1))
     expected = np.round(1 - distances.min(axis=1) / distances.max(axis=1), 4)
     assert np.abs(predictions.confidence - expected).max() <= 1e-4
+
+
+spellings = st.sampled_from(["Low", "medium", " HIGH ", "F", "male", "Night", "day", "Mumbai",
+                             "pune", "Atlantis", "", "Sometimes"])
+
+
+@given(st.lists(st.tuples(spellings, spellings, spellings, spellings), min_size=1, max_size=40))
+@settings(max_examples=200, deadline=None)
+def test_coded_columns_encode_as_their_spellings_do(rows: list[tuple[str, str, str, str]]) -> None:
+    encoder = Predictor(load_bundle(DEFAULT_BUNDLE)).encoder
+    fields = ("DiscountUsage", "Gender", "City", "PreferredShoppingTime")
+    columns: dict[str, Any] = {field: [row[i] for row in rows] for i, field in enumerate(fields)}
+    for field in ("AnnualIncome", "TotalSpent", "MonthlyPurchases", "AvgOrderValue",
+                  "AppTimeMinutes", "Age"):
+        columns[field] = np.arange(len(rows), dtype=np.float64)
+    outcomes = []
+    for encode in (encoder.transform, lambda c: encoder.transform(encoder.coded(c))):
+        try:
+            outcomes.append(encode(columns))
+        except InvalidValue as exc:
+            outcomes.append(str(exc))
+    spelled, coded = outcomes
+    if isinstance(spelled, str):
+        assert coded == spelled  # the same value refused, with the same message
+    else:
+        np.testing.assert_array_equal(coded, spelled)
