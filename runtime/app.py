@@ -25,7 +25,7 @@ from runtime.errors import ApiError, exception_handlers, from_decode_error, from
 from runtime.features import InvalidValue
 from runtime.logs import configure_logging
 from runtime.metrics import Metrics, metrics_endpoint
-from runtime.middleware import LimitMiddleware, ObserveMiddleware
+from runtime.middleware import Limits, RequestMiddleware
 from runtime.openapi import openapi_document
 from runtime.predictor import Predictions
 from runtime.reload import load_model, reload_model, serve_model
@@ -279,9 +279,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     metrics = Metrics()
     paths = [route.path for route in routes if isinstance(route, Route)]
     middleware = [
-        Middleware(ObserveMiddleware, metrics=metrics, routes=paths),
-        Middleware(LimitMiddleware, max_body_bytes=settings.max_body_bytes,
-                   max_concurrency=settings.max_concurrency),
+        Middleware(RequestMiddleware, metrics=metrics, routes=paths,
+                   limits=Limits(settings.max_body_bytes, settings.max_concurrency)),
     ]
     if settings.cors_origins:
         middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),

@@ -33,6 +33,7 @@ class TurnBuffer(Generic[T]):
     def __init__(self, flush: Callable[[list[T]], None]) -> None:
         self._flush = flush
         self._open: _Group[T] | None = None
+        self._home: tuple[asyncio.AbstractEventLoop, int] | None = None  # of the last group
 
     def running_loop(self) -> asyncio.AbstractEventLoop:
         """The caller's running loop: the one that hands over what is added now."""
@@ -44,17 +45,24 @@ class TurnBuffer(Generic[T]):
 
     def _current(self) -> _Group[T]:
         group = self._open
-        # A thread runs one loop at a time: a running loop of this thread is the caller's.
-        # Asking asyncio instead costs a getpid system call on Python 3.11, per request.
-        if group is None or group.thread != threading.get_ident() or not group.loop.is_running():
-            loop = asyncio.get_running_loop()
-            group = self._open = _Group(loop, threading.get_ident(), [])
-            loop.call_soon(self._hand_over, group)
+        if group is not None and self._callers(group.loop, group.thread):
+            return group
+        home = self._home
+        loop = home[0] if home is not None and self._callers(*home) else asyncio.get_running_loop()
+        group = self._open = _Group(loop, threading.get_ident(), [])
+        loop.call_soon(self._hand_over, group)
         return group
+
+    @staticmethod
+    def _callers(loop: asyncio.AbstractEventLoop, thread: int) -> bool:
+        """Whether ``loop`` is the caller's: a thread runs one loop at a time, so a running
+        loop of this thread is. (Asking asyncio costs a getpid system call on Python 3.11.)"""
+        return thread == threading.get_ident() and loop.is_running()
 
     def _hand_over(self, group: _Group[T]) -> None:
         if self._open is group:
             self._open = None
+        self._home = (group.loop, group.thread)
         self._flush(group.items)
 
 

@@ -106,10 +106,9 @@ class Encoder:
 
     def _refuse_unknown(self, spec: FeatureSpec, values: Column, codes: np.ndarray) -> None:
         """Raise :class:`InvalidValue` for the first unknown value, if there is one."""
-        unknown = np.flatnonzero(codes < 0)
-        if not len(unknown):
+        if codes.min(initial=0) >= 0:
             return
-        index = int(unknown[0])
+        index = int(np.flatnonzero(codes < 0)[0])
         value = values[index]
         shown = "" if isinstance(value, np.integer) else f" {str(value)[:40]!r}"
         raise InvalidValue(
@@ -122,13 +121,13 @@ class Encoder:
         codes = self.codes(spec, values)
         if spec.unknown == "reject" or self._neutral is None:
             self._refuse_unknown(spec, values, codes)
-        unknown = codes < 0
+        unknown = codes < 0 if self._neutral is not None and codes.min(initial=0) < 0 else None
         offsets = range(spec.width) if spec.kind == "one-hot" else [None]
         columns: list[Column] = []
         for offset in offsets:  # one-hot: one column per category; else the code itself
             column = (codes == offset if offset is not None else codes).astype(np.float64)
-            if self._neutral is not None:
-                column[unknown] = self._neutral[start + (offset or 0)]
+            if unknown is not None:
+                column[unknown] = self._neutral[start + (offset or 0)]  # type: ignore[index]
             columns.append(column)
         return columns
 

@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request limits, and per-request identity, headers, log line and metrics."""
+"""Pure ASGI middleware: per-request identity, limits, headers, log line and metrics."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from runtime.logs import access_line
 from runtime.metrics import Metrics
 from runtime.schemas import ErrorBody
 
-__all__ = ["LimitMiddleware", "ObserveMiddleware"]
+__all__ = ["Limits", "RequestMiddleware"]
 
 _REQUEST_ID = re.compile(rb"^[\w.:@/+=-]{1,128}$")
 _SECURITY_HEADERS = [
@@ -50,61 +50,56 @@ def _serving_version(scope: Scope) -> bytes:
     return version.encode() if isinstance(version, str) else b""
 
 
-class LimitMiddleware:
+class Limits:
     """Refuses bodies over ``max_body_bytes`` (413) and work over ``max_concurrency`` (503).
 
     A declared Content-Length over the limit is refused before reading a byte;
     a streamed body is counted as it arrives and refused once it passes the limit.
     """
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, max_concurrency: int) -> None:
-        self.app = app
+    def __init__(self, max_body_bytes: int, max_concurrency: int) -> None:
         self.max_body_bytes = max_body_bytes
         self.max_concurrency = max_concurrency
         self.in_flight = 0
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(_UNLIMITED):
-            await self.app(scope, receive, send)
-            return
-        limit = self.max_body_bytes
-        declared = False  # the server reads no more than a declared Content-Length
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit():
-                if int(value) > limit:
-                    message = f"Body of {int(value)} bytes is over the limit of {limit} bytes"
-                    await _send_error(send, 413, ErrorBody("payload_too_large", message), [])
-                    return
-                declared = True
+    def refusal(self, declared: int | None) -> tuple[int, ErrorBody, list[tuple[bytes, bytes]]] | None:
+        """Why a request with a body of ``declared`` bytes (None: not declared) is refused, if it is."""
+        if declared is not None and declared > self.max_body_bytes:
+            message = f"Body of {declared} bytes is over the limit of {self.max_body_bytes} bytes"
+            return 413, ErrorBody("payload_too_large", message), []
         if self.in_flight >= self.max_concurrency:
             message = f"Over {self.max_concurrency} requests in progress; retry shortly"
-            await _send_error(send, 503, ErrorBody("overloaded", message), [(b"retry-after", b"1")])
-            return
+            return 503, ErrorBody("overloaded", message), [(b"retry-after", b"1")]
+        return None
+
+    def counted(self, receive: Receive) -> Receive:
+        """``receive`` for a body of undeclared length, refused once it passes the limit."""
         received = 0
+        limit = self.max_body_bytes
 
         async def counted() -> Message:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
             if received > limit:
-                raise ApiError(413, "payload_too_large",
-                               f"Body is over the limit of {limit} bytes")
+                raise ApiError(413, "payload_too_large", f"Body is over the limit of {limit} bytes")
             return message
 
-        self.in_flight += 1
-        try:
-            await self.app(scope, receive if declared else counted, send)
-        finally:
-            self.in_flight -= 1
+        return counted
 
 
-class ObserveMiddleware:
-    """Gives every request an id, security headers, one JSON log line and its metrics."""
+class RequestMiddleware:
+    """Every HTTP request's way in and out: an id, the :class:`Limits`, security headers,
+    one JSON log line and its metrics.
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, routes: Iterable[str]) -> None:
+    One middleware rather than several: each layer costs every request a coroutine.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, routes: Iterable[str], limits: Limits) -> None:
         self.app = app
         self.metrics = metrics
         self.routes = frozenset(routes)
+        self.limits = limits
         self._children: dict[tuple[str, str, int], tuple[object, object]] = {}
         # Generated ids: random per process, then counted, so they cost no system call.
         self._id_prefix = os.urandom(8).hex().encode()
@@ -120,10 +115,12 @@ class ObserveMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        request_id = b""
+        request_id, declared = b"", None
         for name, value in scope["headers"]:
             if name == b"x-request-id" and _REQUEST_ID.match(value):
                 request_id = value
+            elif name == b"content-length" and value.isdigit():
+                declared = int(value)  # the server reads no more than a declared length
         if not request_id:
             request_id = b"%s%016x" % (self._id_prefix, next(self._ids))
         status = 500
@@ -148,7 +145,17 @@ class ObserveMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, observed)
+            if scope["path"].startswith(_UNLIMITED):
+                await self.app(scope, receive, observed)
+            elif refusal := self.limits.refusal(declared):
+                await _send_error(observed, *refusal)
+            else:
+                self.limits.in_flight += 1
+                try:
+                    await self.app(scope, receive if declared is not None
+                                   else self.limits.counted(receive), observed)
+                finally:
+                    self.limits.in_flight -= 1
         except ClientDisconnect:
             # The client left mid-body: nobody to answer, and not a server error to alert on.
             if not started:
