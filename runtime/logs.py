@@ -5,14 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import time
 from datetime import UTC, datetime
 
 import msgspec
 
-from runtime.coalesce import TurnBuffer
-
-__all__ = ["JsonFormatter", "access_line", "configure_logging"]
+__all__ = ["AccessLine", "JsonFormatter", "access_line", "access_logged", "configure_logging",
+           "write_access_lines"]
 
 _ACCESS = logging.getLogger("runtime.access")
 
@@ -57,8 +55,7 @@ class _Clock:
     prefix = ""
 
     @classmethod
-    def now(cls) -> str:
-        now = time.time()
+    def format(cls, now: float) -> str:
         second = int(now)
         if second != cls.second:
             cls.second = second
@@ -79,7 +76,7 @@ class _Process:
 os.register_at_fork(after_in_child=_Process.forked)
 
 
-class _AccessLine(msgspec.Struct, omit_defaults=True):
+class AccessLine(msgspec.Struct, omit_defaults=True):
     """One request's log line: the fields every record has, then the request's own."""
 
     ts: str
@@ -96,29 +93,25 @@ class _AccessLine(msgspec.Struct, omit_defaults=True):
     customers: list[str] | None = None  # only with SEGMENTATION_LOG_CUSTOMERS=1
 
 
+def access_logged() -> bool:
+    return _ACCESS.isEnabledFor(logging.INFO)
+
+
 def access_line(
-    method: str, path: str, status: int, seconds: float, *, request_id: str,
-    model_version: str | None, customers: list[str] | None = None,
-) -> None:
-    """Log one request as a JSON line, shaped as :class:`JsonFormatter` shapes every record.
-
-    Requests are the one log written on the hot path, so the line is encoded
-    directly rather than through a ``LogRecord``, and the lines of one turn of
-    the event loop go out in one write at the start of the next.
-    """
-    if not _ACCESS.isEnabledFor(logging.INFO):
-        return
-    line = _AccessLine(_Clock.now(), "info", _ACCESS.name, "request", _Process.pid, method, path, status,
-                       round(seconds * 1000, 3), request_id, model_version, customers)
-    try:
-        _lines.add(line)
-    except RuntimeError:  # no event loop: nothing to wait for
-        _write([line])
+    finished_at: float, method: str, path: str, status: int, seconds: float, *,
+    request_id: str, model_version: str | None, customers: list[str] | None,
+) -> AccessLine:
+    """One request's line (``finished_at`` is a ``time.time()``), shaped as
+    :class:`JsonFormatter` shapes every record."""
+    return AccessLine(_Clock.format(finished_at), "info", _ACCESS.name, "request", _Process.pid,
+                      method, path, status, round(seconds * 1000, 3), request_id, model_version,
+                      customers)
 
 
-def _write(lines: list[_AccessLine]) -> None:
+def write_access_lines(lines: list[AccessLine]) -> None:
+    """Write request lines at once. Requests are the one log written on the hot path, so
+    their lines are encoded directly, not through ``LogRecord`` objects, and together."""
     sys.stderr.write(_LINES_ENCODER.encode_lines(lines).decode())
 
 
 _LINES_ENCODER = msgspec.json.Encoder()
-_lines = TurnBuffer(_write)  # a turn's access lines: encoded and written at once

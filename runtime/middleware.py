@@ -12,8 +12,9 @@ import msgspec
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from runtime.coalesce import TurnBuffer
 from runtime.errors import ApiError
-from runtime.logs import access_line
+from runtime.logs import AccessLine, access_line, access_logged, write_access_lines
 from runtime.metrics import Metrics
 from runtime.schemas import ErrorBody
 
@@ -101,6 +102,8 @@ class RequestMiddleware:
         self.routes = frozenset(routes)
         self.limits = limits
         self._children: dict[tuple[str, str, int], tuple[object, object]] = {}
+        # Metrics and log lines are taken a loop turn at a time, after the answers went out.
+        self._finished: TurnBuffer[tuple[Scope, int, float, float, bytes, bytes]] = TurnBuffer(self._record)
         # Generated ids: random per process, then counted, so they cost no system call.
         self._id_prefix = os.urandom(8).hex().encode()
         self._ids = itertools.count()
@@ -161,20 +164,27 @@ class RequestMiddleware:
             if not started:
                 status = _CLIENT_CLOSED
         finally:
-            self._record(scope, status, time.perf_counter() - start, request_id, model_version)
+            self._finished.add((scope, status, time.perf_counter() - start, time.time(), request_id,
+                                model_version))
 
-    def _record(self, scope: Scope, status: int, duration: float, request_id: bytes,
-                model_version: bytes) -> None:
-        route, method = self._route(scope["path"]), scope["method"]
-        key = (route, method, status)
-        children = self._children.get(key)
-        if children is None:
-            children = (self.metrics.requests.labels(route, method, str(status)),
-                        self.metrics.latency.labels(route, str(status)))
-            self._children[key] = children
-        counter, histogram = children
-        counter.inc()  # type: ignore[attr-defined]
-        histogram.observe(duration)  # type: ignore[attr-defined]
-        access_line(method, scope["path"], status, duration, request_id=request_id.decode(),
-                    model_version=model_version.decode() or None,
-                    customers=scope.get("state", {}).get("customers"))
+    def _record(self, finished: list[tuple[Scope, int, float, float, bytes, bytes]]) -> None:
+        """A loop turn's finished requests: their metrics, then their log lines in one write."""
+        lines: list[AccessLine] | None = [] if access_logged() else None
+        for scope, status, seconds, finished_at, request_id, model_version in finished:
+            route, method = self._route(scope["path"]), scope["method"]
+            key = (route, method, status)
+            children = self._children.get(key)
+            if children is None:
+                children = (self.metrics.requests.labels(route, method, str(status)),
+                            self.metrics.latency.labels(route, str(status)))
+                self._children[key] = children
+            counter, histogram = children
+            counter.inc()  # type: ignore[attr-defined]
+            histogram.observe(seconds)  # type: ignore[attr-defined]
+            if lines is not None:
+                lines.append(access_line(
+                    finished_at, method, scope["path"], status, seconds,
+                    request_id=request_id.decode(), model_version=model_version.decode() or None,
+                    customers=scope.get("state", {}).get("customers")))
+        if lines:
+            write_access_lines(lines)
