@@ -129,23 +129,24 @@ class Segmenter:
 
         ``later_heads`` open every answer but the first: with a comma inside a list.
         """
+        count = len(customer_ids)
+        if len(predictions.segments) != count:
+            raise ValueError(f"{count} customer ids for {len(predictions.segments)} predictions")
+        if not count:
+            return []
         tail = self._version_tail
+        pieces: list[bytes] = [b""] * (_PIECES_PER_ANSWER * count)
+        # Each piece goes in at its place in every answer at once (slices of the flat list).
+        pieces[0::_PIECES_PER_ANSWER] = map(later_heads.__getitem__, predictions.segments.tolist())
+        pieces[0] = self._heads[predictions.segments[0]]
         # msgspec writes floats as repr does; one call encodes every confidence.
-        confidences = _encode(predictions.confidence.tolist())[1:-1].split(b",")
-        if explain:
-            ends = [tail + end for end in self._explanations(predictions)]
-        else:
-            ends = [tail + b"}"] * len(customer_ids)
+        pieces[1::_PIECES_PER_ANSWER] = _encode(predictions.confidence.tolist())[1:-1].split(b",")
+        pieces[2::_PIECES_PER_ANSWER] = [_CUSTOMER_ID] * count
         # One call encodes every id: `","` only occurs between them, as quotes inside
         # a string are escaped. Each id goes out bare, between constant quotes.
-        ids = _encode(customer_ids)[2:-2].split(b'","') if customer_ids else []
-        pieces: list[bytes] = []
-        heads = self._heads
-        for segment, confidence, customer_id, end in zip(
-            predictions.segments.tolist(), confidences, ids, ends, strict=True
-        ):
-            pieces += (heads[segment], confidence, _CUSTOMER_ID, customer_id, end)
-            heads = later_heads
+        pieces[3::_PIECES_PER_ANSWER] = _encode(customer_ids)[2:-2].split(b'","')
+        pieces[4::_PIECES_PER_ANSWER] = ([tail + end for end in self._explanations(predictions)]
+                                         if explain else [tail + b"}"] * count)
         return pieces
 
     def _explanations(self, predictions: Predictions) -> list[bytes]:
