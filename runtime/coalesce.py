@@ -96,6 +96,8 @@ class Coalescer(Generic[Key, Item, Result]):
     def _settle(self, key: Key, entries: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         try:
             results = self._run(key, [item for item, _ in entries])
+            if len(results) != len(entries):  # never leave a submitter waiting for ever
+                raise RuntimeError(f"{len(results)} results for {len(entries)} items")
         except Exception as exc:
             if len(entries) > 1:
                 for entry in entries:

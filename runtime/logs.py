@@ -94,6 +94,7 @@ class AccessLine(msgspec.Struct, omit_defaults=True):
 
 
 def access_logged() -> bool:
+    """Whether request lines are written (the log level is info or debug)."""
     return _ACCESS.isEnabledFor(logging.INFO)
 
 

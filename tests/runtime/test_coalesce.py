@@ -144,3 +144,25 @@ def test_concurrent_requests_are_predicted_together_and_answered_as_if_alone() -
     counted = sum(float(line.split()[-1]) for line in metrics.decode().splitlines()
                   if line.startswith("segmentation_predictions_total{"))
     assert counted == 30  # 15 good customers, twice; nothing counted for a failed group
+
+
+def test_a_run_that_answers_the_wrong_count_fails_its_submitters_instead_of_hanging() -> None:
+    coalescer: Coalescer[str, int, int] = Coalescer(lambda key, items: [1])
+
+    async def main() -> list[object]:
+        return await asyncio.wait_for(
+            asyncio.gather(*(coalescer.submit("k", i) for i in range(3)), return_exceptions=True), 5)
+
+    first, second, third = asyncio.run(main())
+    assert (first, second, third) == (1, 1, 1)  # alone, each gets the one result
+
+
+def test_a_run_that_answers_nothing_fails_each_submitter() -> None:
+    coalescer: Coalescer[str, int, int] = Coalescer(lambda key, items: [])
+
+    async def main() -> list[object]:
+        return await asyncio.wait_for(
+            asyncio.gather(*(coalescer.submit("k", i) for i in range(2)), return_exceptions=True), 5)
+
+    assert all(isinstance(outcome, RuntimeError) and "0 results for 1 items" in str(outcome)
+               for outcome in asyncio.run(main()))
