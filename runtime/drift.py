@@ -137,8 +137,8 @@ class DriftMonitor:
         self.flush()
         fields = []
         window = sum((bucket[1] for bucket in self._buckets), np.zeros(self._offsets[-1], dtype=np.int64))
-        for (spec, reference), first, end in zip(self._fields, self._offsets, self._offsets[1:],
-                                                 strict=False):
+        for (spec, reference), first, end in zip(self._fields, self._offsets[:-1], self._offsets[1:],
+                                                 strict=True):
             counts = window[first:end]
             fields.append(FieldDrift(spec.field, round(population_stability_index(reference, counts), 6),
                                      counts.tolist(), reference.shares))

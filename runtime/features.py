@@ -11,7 +11,7 @@ from runtime.bundle import FeatureSpec
 
 __all__ = ["Column", "Encoder", "InvalidValue", "normalize"]
 
-# One field's values in customer order: a list, or an array (numeric fields, mostly).
+# One field's values in customer order: a list, or an array (numbers, or category codes).
 Column = Sequence[Any] | np.ndarray
 
 
