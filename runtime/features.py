@@ -15,6 +15,11 @@ __all__ = ["Column", "Encoder", "InvalidValue", "normalize"]
 Column = Sequence[Any] | np.ndarray
 
 
+def _is_codes(values: Column) -> bool:
+    """Whether ``values`` are category codes already (from :meth:`Encoder.coded`)."""
+    return isinstance(values, np.ndarray) and values.dtype.kind == "i"
+
+
 class InvalidValue(ValueError):
     """A customer's field holds a value the model cannot take."""
 
@@ -80,10 +85,16 @@ class Encoder:
 
         Values that are codes already (an integer array, from :meth:`coded`) come back as they are.
         """
-        if isinstance(values, np.ndarray) and values.dtype.kind == "i":
-            return values
-        codes = self._distinct_codes(spec, values)
-        return np.fromiter(map(codes.__getitem__, values), dtype=np.intp, count=len(values))
+        return self._codes(spec, values)[0]
+
+    def _codes(self, spec: FeatureSpec, values: Column) -> tuple[np.ndarray, bool]:
+        """The codes, and whether an unknown value is among them (for codes already: not known,
+        and :meth:`coded` has refused those of the fields that refuse them)."""
+        if _is_codes(values):
+            return np.asarray(values), False
+        distinct = self._distinct_codes(spec, values)
+        codes = np.fromiter(map(distinct.__getitem__, values), dtype=np.intp, count=len(values))
+        return codes, -1 in distinct.values()
 
     def _distinct_codes(self, spec: FeatureSpec, values: Column) -> dict[Any, int]:
         """The code of each distinct value: a batch holds few spellings, each looked up once."""
@@ -99,9 +110,10 @@ class Encoder:
         coded = dict(columns)
         for spec in self._categorical:
             if spec.field in columns:
-                coded[spec.field] = codes = self.codes(spec, columns[spec.field])
-                if spec.unknown == "reject":
+                codes, unknown = self._codes(spec, columns[spec.field])
+                if unknown and spec.unknown == "reject":
                     self._refuse_unknown(spec, columns[spec.field], codes)
+                coded[spec.field] = codes
         return coded
 
     def _refuse_unknown(self, spec: FeatureSpec, values: Column, codes: np.ndarray) -> None:
@@ -118,10 +130,13 @@ class Encoder:
     def _columns(self, spec: FeatureSpec, start: int, values: Column) -> list[Column]:
         if spec.kind == "numeric":
             return [values]
-        codes = self.codes(spec, values)
-        if spec.unknown == "reject" or self._neutral is None:
+        codes, unknown_seen = self._codes(spec, values)
+        checked = _is_codes(values) and spec.unknown == "reject"  # by coded(): none unknown
+        if not checked and (spec.unknown == "reject" or self._neutral is None):
             self._refuse_unknown(spec, values, codes)
-        unknown = codes < 0 if self._neutral is not None and codes.min(initial=0) < 0 else None
+        unknown = None
+        if not checked and self._neutral is not None and (unknown_seen or _is_codes(values)):
+            unknown = codes < 0
         offsets = range(spec.width) if spec.kind == "one-hot" else [None]
         columns: list[Column] = []
         for offset in offsets:  # one-hot: one column per category; else the code itself
@@ -136,8 +151,9 @@ class Encoder:
 
         Raises :class:`InvalidValue` naming the first refused value's index and field.
         """
-        for spec in self._validated:
-            self._refuse_unknown(spec, columns[spec.field], self.codes(spec, columns[spec.field]))
+        for spec in self._validated:  # codes from coded() are checked already
+            if not _is_codes(columns[spec.field]):
+                self._refuse_unknown(spec, columns[spec.field], self.codes(spec, columns[spec.field]))
         blocks: list[Column] = []
         for spec, start in self._weighted:
             blocks.extend(self._columns(spec, start, columns[spec.field]))
