@@ -88,10 +88,11 @@ class Encoder:
         return self._codes(spec, values)[0]
 
     def _codes(self, spec: FeatureSpec, values: Column) -> tuple[np.ndarray, bool]:
-        """The codes, and whether an unknown value is among them (for codes already: not known,
-        and :meth:`coded` has refused those of the fields that refuse them)."""
+        """The codes, and whether an unknown value is among them."""
         if _is_codes(values):
-            return np.asarray(values), False
+            codes = np.asarray(values)
+            # coded() has refused the unknown values of the fields that refuse them
+            return codes, spec.unknown != "reject" and bool(codes.min(initial=0) < 0)
         distinct = self._distinct_codes(spec, values)
         codes = np.fromiter(map(distinct.__getitem__, values), dtype=np.intp, count=len(values))
         return codes, -1 in distinct.values()
@@ -117,9 +118,7 @@ class Encoder:
         return coded
 
     def _refuse_unknown(self, spec: FeatureSpec, values: Column, codes: np.ndarray) -> None:
-        """Raise :class:`InvalidValue` for the first unknown value, if there is one."""
-        if codes.min(initial=0) >= 0:
-            return
+        """Raise :class:`InvalidValue` for the first unknown value."""
         index = int(np.flatnonzero(codes < 0)[0])
         value = values[index]
         shown = "" if isinstance(value, np.integer) else f" {str(value)[:40]!r}"
@@ -130,19 +129,15 @@ class Encoder:
     def _columns(self, spec: FeatureSpec, start: int, values: Column) -> list[Column]:
         if spec.kind == "numeric":
             return [values]
-        codes, unknown_seen = self._codes(spec, values)
-        checked = _is_codes(values) and spec.unknown == "reject"  # by coded(): none unknown
-        if not checked and (spec.unknown == "reject" or self._neutral is None):
+        codes, unknown = self._codes(spec, values)
+        if unknown and (spec.unknown == "reject" or self._neutral is None):
             self._refuse_unknown(spec, values, codes)
-        unknown = None
-        if not checked and self._neutral is not None and (unknown_seen or _is_codes(values)):
-            unknown = codes < 0
         offsets = range(spec.width) if spec.kind == "one-hot" else [None]
         columns: list[Column] = []
         for offset in offsets:  # one-hot: one column per category; else the code itself
             column = (codes == offset if offset is not None else codes).astype(np.float64)
-            if unknown is not None:
-                column[unknown] = self._neutral[start + (offset or 0)]  # type: ignore[index]
+            if unknown:
+                column[codes < 0] = self._neutral[start + (offset or 0)]  # type: ignore[index]
             columns.append(column)
         return columns
 
@@ -151,9 +146,10 @@ class Encoder:
 
         Raises :class:`InvalidValue` naming the first refused value's index and field.
         """
-        for spec in self._validated:  # codes from coded() are checked already
-            if not _is_codes(columns[spec.field]):
-                self._refuse_unknown(spec, columns[spec.field], self.codes(spec, columns[spec.field]))
+        for spec in self._validated:
+            codes, unknown = self._codes(spec, columns[spec.field])
+            if unknown:
+                self._refuse_unknown(spec, columns[spec.field], codes)
         blocks: list[Column] = []
         for spec, start in self._weighted:
             blocks.extend(self._columns(spec, start, columns[spec.field]))
