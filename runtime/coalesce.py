@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 __all__ = ["Coalescer", "TurnBuffer"]
@@ -16,11 +15,24 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
-@dataclass
-class _Group(Generic[T]):
-    loop: asyncio.AbstractEventLoop
-    thread: int
-    items: list[T]
+class _Home:
+    """The caller's running loop, found without asking asyncio each time.
+
+    On Python 3.11 ``asyncio.get_running_loop()`` is a getpid system call. A thread
+    runs one loop at a time, so a running loop last seen in this thread is the
+    caller's; asyncio is asked again only when that no longer holds.
+    """
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = -1
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop
+        if loop is None or self._thread != threading.get_ident() or not loop.is_running():
+            loop = self._loop = asyncio.get_running_loop()
+            self._thread = threading.get_ident()
+        return loop
 
 
 class TurnBuffer(Generic[T]):
@@ -32,38 +44,26 @@ class TurnBuffer(Generic[T]):
 
     def __init__(self, flush: Callable[[list[T]], None]) -> None:
         self._flush = flush
-        self._open: _Group[T] | None = None
-        self._home: tuple[asyncio.AbstractEventLoop, int] | None = None  # of the last group
+        self._home = _Home()
+        self._open: tuple[asyncio.AbstractEventLoop, list[T]] | None = None
 
     def running_loop(self) -> asyncio.AbstractEventLoop:
         """The caller's running loop: the one that hands over what is added now."""
-        return self._current().loop
+        return self._home.loop()
 
     def add(self, item: T) -> None:
         """Add ``item``; call from within the running loop."""
-        self._current().items.append(item)
-
-    def _current(self) -> _Group[T]:
+        loop = self._home.loop()
         group = self._open
-        if group is not None and self._callers(group.loop, group.thread):
-            return group
-        home = self._home
-        loop = home[0] if home is not None and self._callers(*home) else asyncio.get_running_loop()
-        group = self._open = _Group(loop, threading.get_ident(), [])
-        loop.call_soon(self._hand_over, group)
-        return group
+        if group is None or group[0] is not loop:
+            group = self._open = (loop, [])
+            loop.call_soon(self._hand_over, group)
+        group[1].append(item)
 
-    @staticmethod
-    def _callers(loop: asyncio.AbstractEventLoop, thread: int) -> bool:
-        """Whether ``loop`` is the caller's: a thread runs one loop at a time, so a running
-        loop of this thread is. (Asking asyncio costs a getpid system call on Python 3.11.)"""
-        return thread == threading.get_ident() and loop.is_running()
-
-    def _hand_over(self, group: _Group[T]) -> None:
+    def _hand_over(self, group: tuple[asyncio.AbstractEventLoop, list[T]]) -> None:
         if self._open is group:
             self._open = None
-        self._home = (group.loop, group.thread)
-        self._flush(group.items)
+        self._flush(group[1])
 
 
 class Coalescer(Generic[Key, Item, Result]):
