@@ -25,16 +25,22 @@ def _argmin_rows(squared: np.ndarray, segments: np.ndarray) -> np.ndarray:
     ties), into ``segments``; returns the smallest values.
 
     NumPy's argmin along the short axis costs a call per column: on long blocks a
-    loop over the k rows, each step a whole-row operation, is several times faster.
+    loop over the k rows, each step a few whole-row operations, is several times
+    faster. A row's index only ever replaces a smaller one, so ``maximum`` takes it in
+    without a branch per customer (a masked copy mispredicts on mixed segments).
     """
     if squared.shape[1] <= _SHORT:
         np.argmin(squared, axis=0, out=segments)
         nearest: np.ndarray = np.minimum.reduce(squared, axis=0)
         return nearest
+    closer = np.empty(squared.shape[1], dtype=bool)
+    candidate = np.empty_like(segments)
     nearest = squared[0].copy()
     segments[:] = 0
     for row in range(1, len(squared)):
-        np.copyto(segments, row, where=squared[row] < nearest)
+        np.less(squared[row], nearest, out=closer)
+        np.multiply(closer, row, out=candidate)
+        np.maximum(segments, candidate, out=segments)
         np.minimum(nearest, squared[row], out=nearest)
     return nearest
 
@@ -46,11 +52,10 @@ def _pool() -> ThreadPoolExecutor:
 
 @dataclass(frozen=True)
 class Predictions:
-    """Per customer: the segment id, the seed's confidence score, and the squared distances."""
+    """Per customer: the segment id and the seed's confidence score."""
 
     segments: np.ndarray
     confidence: np.ndarray
-    squared_distances: np.ndarray
     raw: np.ndarray
     predictor: Predictor
 
@@ -58,12 +63,6 @@ class Predictions:
     def scaled(self) -> np.ndarray:
         """The customers in the model's space (computed on demand: most callers never need it)."""
         return self.predictor.scale(self.raw)
-
-    @property
-    def distances(self) -> np.ndarray:
-        """Euclidean distances to every centroid, (n, k)."""
-        distances: np.ndarray = np.sqrt(np.maximum(self.squared_distances, 0.0))
-        return distances
 
 
 @dataclass(frozen=True)
@@ -120,44 +119,42 @@ class Predictor:
         """
         count = len(raw)
         segments = np.empty(count, dtype=np.intp)
-        results = np.empty((len(self.centroids) + 1, count), dtype=np.float64)
-        squared, confidence = results[:-1], results[-1]
+        confidence = np.empty(count)
         workers = min(_CORES, -(-count // _BLOCK))
         if workers <= 1:
-            self._predict_range(raw, segments, confidence, squared)
+            self._predict_range(raw, segments, confidence)
         else:  # one contiguous range per core, each walked block by block
             share = -(-count // workers)
             ranges = [slice(start, start + share) for start in range(0, count, share)]
             list(_pool().map(lambda rows: self._predict_range(
-                raw[rows], segments[rows], confidence[rows], squared[:, rows]), ranges))
-        return Predictions(segments, confidence, squared.T, raw, self)
+                raw[rows], segments[rows], confidence[rows]), ranges))
+        return Predictions(segments, confidence, raw, self)
 
-    def _predict_range(
-        self, raw: np.ndarray, segments: np.ndarray, confidence: np.ndarray, squared: np.ndarray
-    ) -> None:
-        # One workspace per range, reused by its blocks: raw columns, their squares, and ones.
-        width = raw.shape[1]
-        features = np.empty((2 * width + 1, min(len(raw), _BLOCK)))
+    def _predict_range(self, raw: np.ndarray, segments: np.ndarray, confidence: np.ndarray) -> None:
+        # One workspace per range, reused by its blocks: raw columns, their squares and ones,
+        # and the squared distances, one row per centroid.
+        block = min(len(raw), _BLOCK)
+        features = np.empty((2 * raw.shape[1] + 1, block))
         features[-1] = 1.0
+        squared = np.empty((len(self.centroids), block))
         for start in range(0, len(raw), _BLOCK):
             rows = slice(start, start + _BLOCK)
-            self._predict_block(raw[rows], segments[rows], confidence[rows], squared[:, rows],
-                                features)
+            self._predict_block(raw[rows], segments[rows], confidence[rows], features, squared)
 
     def _predict_block(
-        self, raw: np.ndarray, segments: np.ndarray, confidence: np.ndarray, squared: np.ndarray,
-        features: np.ndarray,
+        self, raw: np.ndarray, segments: np.ndarray, confidence: np.ndarray,
+        features: np.ndarray, squared: np.ndarray,
     ) -> None:
-        """One block: ``raw`` is (b, width) and ``squared`` (k, b), one row per centroid.
+        """One block of ``raw``, (b, width), in the range's workspace.
 
-        The work runs along long contiguous rows, one per feature, never along a
-        customer's few columns (the encoder's output is feature-major already).
+        The work runs along long contiguous rows, one per feature or centroid, never
+        along a customer's few columns (the encoder's output is feature-major already).
         """
         width, block = raw.shape[1], len(raw)
-        work = features[:, :block]
-        np.copyto(work[:width], raw.T)
-        np.square(work[:width], out=work[width:-1])
-        np.matmul(self._quadratic, work, out=squared)
+        features, squared = features[:, :block], squared[:, :block]
+        np.copyto(features[:width], raw.T)
+        np.square(features[:width], out=features[width:-1])
+        np.matmul(self._quadratic, features, out=squared)
         nearest = _argmin_rows(squared, segments)
         # Distances order like their squares: take the square root of the ratio only. The
         # farthest centroid is never at distance 0: the bundle's centroids are distinct.

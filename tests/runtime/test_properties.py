@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from runtime.bundle import load_bundle
 from runtime.features import InvalidValue
-from runtime.predictor import Predictor
+from runtime.predictor import Predictor, _argmin_rows
 from tests.conftest import DEFAULT_BUNDLE
 
 money = st.floats(min_value=0, max_value=5e6, allow_nan=False)
@@ -71,8 +71,9 @@ def test_contributions_sum_to_the_squared_distance_gap(
     assert np.abs(explained.contributions.sum(axis=1) - gap).max() < 1e-9
     assert (gap >= -1e-12).all()  # the assigned centroid is the nearest
     assert (explained.runner_up != predictions.segments).all()
-    ordered = np.sort(predictions.distances, axis=1)
-    assert np.allclose(predictions.distances[rows, explained.runner_up], ordered[:, 1])
+    ordered = np.sort(explained.distances, axis=1)
+    assert np.allclose(explained.distances[rows, explained.runner_up], ordered[:, 1])
+    assert np.array_equal(explained.distances.argmin(axis=1), predictions.segments)
 
 
 def test_prediction_matches_a_direct_computation(predictor: Predictor, rng: np.random.Generator) -> None:
@@ -110,3 +111,13 @@ def test_coded_columns_encode_as_their_spellings_do(rows: list[tuple[str, str, s
         assert coded == spelled  # the same value refused, with the same message
     else:
         np.testing.assert_array_equal(coded, spelled)
+
+
+@pytest.mark.parametrize("customers", [1, 64, 65, 40_000])
+def test_segments_are_numpys_argmin_with_ties_to_the_first(customers: int, rng: np.random.Generator) -> None:
+    # Few distinct values, so many customers sit at equal distance from several centroids.
+    squared = rng.integers(0, 3, size=(5, customers)).astype(float)
+    segments = np.empty(customers, dtype=np.intp)
+    nearest = _argmin_rows(squared, segments)
+    assert np.array_equal(segments, squared.argmin(axis=0))
+    assert np.array_equal(nearest, squared.min(axis=0))
