@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import functools
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import msgspec
 from starlette.applications import Starlette
@@ -127,20 +127,24 @@ def _check_batch_size(customers: list[Customer], limit: int) -> None:
                        f"The batch has {len(customers)} customers, the limit is {limit}", "$")
 
 
-def _predict(state: State, model: Segmenter, customers: list[Customer], batch: bool) -> Predictions:
-    """Predict, then count the customers in the metrics and the drift window."""
-    columns = model.columns(customers)
+def _predict(
+    state: State, model: Segmenter, customers: list[Customer], batch: bool
+) -> tuple[Sequence[str], Predictions]:
+    """Predict, then count the customers in the metrics and the drift window.
+
+    Returns the customers' ids with their predictions.
+    """
+    ids, columns = model.read(customers)
     predictions = model.predict(columns)
     state.metrics.predicted(model.catalogue, predictions.segments, batch)
     state.drift.observe(columns)
-    return predictions
+    return ids, predictions
 
 
 def _single_answers(state: State, key: tuple[Segmenter, bool], customers: list[Customer]) -> list[bytes]:
     """The answers of single-customer requests that arrived together, one per request."""
     model, explain = key
-    predictions = _predict(state, model, customers, batch=False)
-    return model.answers([customer.CustomerID for customer in customers], predictions, explain)
+    return model.answers(*_predict(state, model, customers, batch=False), explain)
 
 
 async def _answer(request: Request, batch: bool) -> Response:
@@ -157,8 +161,7 @@ async def _answer(request: Request, batch: bool) -> Response:
     try:
         if batch:
             _check_batch_size(customers, state.settings.max_batch)
-            predictions = _predict(state, model, customers, batch=True)
-            parts = model.batch([customer.CustomerID for customer in customers], predictions, explain)
+            parts = model.batch(*_predict(state, model, customers, batch=True), explain)
         else:
             parts = [await state.coalescer.submit((model, explain), customers[0])]
     except InvalidValue as exc:
@@ -227,8 +230,9 @@ async def openapi(request: Request) -> Response:
     cached: tuple[Segmenter, bytes] | None = state.openapi
     if cached is None or cached[0] is not model:  # one per model: its version and example
         sample = [msgspec.convert(EXAMPLE_CUSTOMER, Customer)]
-        predictions = model.predict(model.columns(sample))
-        example = msgspec.json.decode(model.answers([sample[0].CustomerID], predictions)[0])
+        ids, columns = model.read(sample)
+        answer = model.answers(ids, model.predict(columns))[0]
+        example = msgspec.json.decode(answer)
         cached = (model, _encode(openapi_document(model.version, state.settings.max_batch, example)))
         state.openapi = cached
     return _json(cached[1])

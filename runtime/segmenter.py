@@ -27,6 +27,7 @@ _CONFIDENCE = b',"confidence_score":'
 _CUSTOMER_ID = b',"CustomerID":"'
 _PIECES_PER_ANSWER = 5  # see _pieces
 _ANSWERS_PER_PART = 512
+_customer_id = attrgetter("CustomerID")
 
 
 class Segmenter:
@@ -81,8 +82,9 @@ class Segmenter:
             size=segment.size,
         )
 
-    def columns(self, customers: Sequence[Customer]) -> dict[str, Column]:
-        """Each input field's values, in customer order: what prediction and drift read.
+    def read(self, customers: Sequence[Customer]) -> tuple[Sequence[str], dict[str, Column]]:
+        """The customers' ids, and each model field's values in customer order: what
+        prediction and drift read.
 
         Numeric fields come as float arrays and categorical ones as codes, converted
         once for both readers. Raises ``InvalidValue`` naming the index and field.
@@ -93,7 +95,7 @@ class Segmenter:
             values = map(get, customers)
             columns[field] = (np.fromiter(values, dtype=np.float64, count=count) if numeric
                               else list(values))
-        return self.predictor.encoder.coded(columns)
+        return list(map(_customer_id, customers)), self.predictor.encoder.coded(columns)
 
     def predict(self, columns: Mapping[str, Column]) -> Predictions:
         """Predict from columns; raises ``InvalidValue`` naming the index and field."""

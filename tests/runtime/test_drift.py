@@ -8,7 +8,10 @@ from typing import Any
 import numpy as np
 from prometheus_client.parser import text_string_to_metric_families
 
+from runtime.bundle import FeatureSpec
+from runtime.drift import bin_index
 from runtime.export import COLUMNS, read_export
+from runtime.features import Encoder
 from tests.conftest import SAMPLES
 from tests.runtime.conftest import make_client
 
@@ -81,3 +84,12 @@ def test_single_and_batch_customers_are_counted_once_each() -> None:
     assert first == again  # a report with nothing new pending changes nothing
     assert first["customers"] == 16
     assert all(sum(field["counts"]) == 16 for field in first["fields"])
+
+
+def test_numeric_bins_count_the_edges_at_or_below(rng: np.random.Generator) -> None:
+    spec = FeatureSpec(field="AnnualIncome", kind="numeric", weight=1.0)
+    edges = [10.0, 20.0, 20.0, 35.5]  # quantiles may repeat
+    values = np.concatenate([rng.uniform(0, 50, 1_000), edges, [-1e300, 1e300]])
+    bins = bin_index(spec, edges, values, Encoder([spec]))
+    assert np.array_equal(bins, np.searchsorted(edges, values, side="right"))
+    assert bin_index(spec, edges, [], Encoder([spec])).tolist() == []
