@@ -22,6 +22,7 @@ from types import FrameType
 import uvicorn
 
 from runtime.config import Settings
+from runtime.protocol import HttpProtocol
 
 __all__ = ["serve"]
 
@@ -83,7 +84,7 @@ def _config(settings: Settings, host: str, port: int) -> uvicorn.Config:
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        http=HttpProtocol,  # httptools, one system call per answer
         lifespan="on",
         access_log=False,
         log_config=None,  # the app sends every log through its JSON handler

@@ -45,7 +45,8 @@ def build(data: dict[str, Any]) -> list[Figure]:
     """Every figure the run measured, in a fixed order; parts not run are left out."""
     parts = data["meta"]["parts"]
     figures: list[Figure] = []
-    ours, seed, ceiling = (_get(data, name, "predict") or {} for name in ("ours", "seed", "ceiling"))
+    ours, seed, ceiling, ceiling_ours = (_get(data, name, "predict") or {}
+                                         for name in ("ours", "seed", "ceiling", "ceiling_our_protocol"))
     if "predict" in parts:
         flags = _wrk_flags("ours", ours or None) + _errors(data, "ours")
         seed_flags = _wrk_flags("R1", seed or None) + _errors(data, "seed")
@@ -72,6 +73,16 @@ def build(data: dict[str, Any]) -> list[Figure]:
                 ">= 0.6x R2",
                 _times(ceiling.get("rate"), 0.6),
                 flags=flags + ceiling_flags,
+            ),
+            Figure(
+                "predict_rps_vs_ceiling_our_protocol",
+                "POST /predict req/s vs R2 on our protocol",
+                "req/s",
+                ours.get("rate"),
+                ceiling_ours.get("rate"),
+                "R2, one write/answer",
+                flags=flags + _wrk_flags("R2 on our protocol", ceiling_ours or None)
+                + _errors(data, "ceiling_our_protocol"),
             ),
             Figure(
                 "predict_p99",

@@ -64,19 +64,23 @@ class Services:
 
         return Server(f"ours-{workers}w", command, ROOT, self.logs / f"ours-{workers}w.log")
 
-    def ceiling(self, body: str) -> Server:
-        """R2: constant ``body`` from bare Starlette, with our server options."""
+    def ceiling(self, body: str, http: str = "httptools") -> Server:
+        """R2: constant ``body`` from bare Starlette, with our server options.
+
+        ``http`` is uvicorn's protocol: its own httptools one for R2 proper, or ours
+        (one system call per answer) to show what that protocol alone is worth.
+        """
         python = str(self.ours_python())
 
         def command(port: int) -> list[str]:
             return [
                 python, "-m", "uvicorn", "bench.perf.ceiling_app:app", "--host", HOST,
-                "--port", str(port), "--loop", "uvloop", "--http", "httptools",
+                "--port", str(port), "--loop", "uvloop", "--http", http,
                 "--workers", "1", "--no-access-log", "--log-level", "warning",
             ]  # fmt: skip
 
-        env = {"CEILING_BODY": body}
-        return Server("R2-ceiling", command, ROOT, self.logs / "ceiling.log", env=env)
+        name = "ceiling" if http == "httptools" else "ceiling-our-protocol"
+        return Server(f"R2-{name}", command, ROOT, self.logs / f"{name}.log", env={"CEILING_BODY": body})
 
     def seed(self) -> Server:
         """R1: the seed's FastAPI service under plain uvicorn, as the seed ran it."""

@@ -33,6 +33,7 @@ __all__ = ["Suite"]
 
 PREDICT = "/predict"
 BATCH = "/predict/batch"
+OUR_PROTOCOL = "runtime.protocol:HttpProtocol"  # R2 on the protocol our server runs
 
 
 def _combine(rounds: list[wrk.WrkResult]) -> dict[str, Any]:
@@ -165,6 +166,9 @@ class Suite:
                     if s.wants("predict"):
                         ceiling = partial(self.services.ceiling, answer.decode())
                         others["ceiling"] = self._reference(references, "ceiling", ceiling, body)
+                        ours_protocol = partial(ceiling, http=OUR_PROTOCOL)
+                        others["ceiling_our_protocol"] = self._reference(
+                            references, "ceiling_our_protocol", ours_protocol, body)
                     if s.wants("predict") or s.wants("memory"):
                         others["seed"] = self._reference(references, "seed", self.services.seed, body)
                     running = {name: other for name, other in others.items() if other is not None}
