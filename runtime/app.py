@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import signal
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 
 import msgspec
 from starlette.applications import Starlette
@@ -27,7 +28,6 @@ from runtime.logs import configure_logging
 from runtime.metrics import Metrics, metrics_endpoint
 from runtime.middleware import Limits, RequestMiddleware
 from runtime.openapi import openapi_document
-from runtime.predictor import Predictions
 from runtime.reload import load_model, reload_model, serve_model
 from runtime.schemas import EXAMPLE_CUSTOMER, Customer, Health, ServiceInfo
 from runtime.segmenter import Segmenter
@@ -127,31 +127,29 @@ def _check_batch_size(customers: list[Customer], limit: int) -> None:
                        f"The batch has {len(customers)} customers, the limit is {limit}", "$")
 
 
-def _predict(
-    state: State, model: Segmenter, customers: list[Customer], batch: bool
-) -> tuple[Sequence[str], Predictions]:
-    """Predict, then count the customers in the metrics and the drift window.
-
-    Returns the customers' ids with their predictions.
-    """
-    ids, columns = model.read(customers)
+def _answers(
+    state: State, key: tuple[Segmenter, bool, bool], requests: list[list[Customer]]
+) -> list[list[bytes]]:
+    """The answers of requests that arrived together, predicted as one batch: for each
+    request, the parts of its answer. The customers are counted in the metrics and drift."""
+    model, explain, batch = key
+    ids, columns = model.read(list(itertools.chain.from_iterable(requests)))
     predictions = model.predict(columns)
-    state.metrics.predicted(model.catalogue, predictions.segments, batch)
+    sizes = [len(customers) for customers in requests]
+    state.metrics.predicted(model.catalogue, predictions.segments, sizes if batch else [])
     state.drift.observe(columns)
-    return ids, predictions
-
-
-def _single_answers(state: State, key: tuple[Segmenter, bool], customers: list[Customer]) -> list[bytes]:
-    """The answers of single-customer requests that arrived together, one per request."""
-    model, explain = key
-    return model.answers(*_predict(state, model, customers, batch=False), explain)
+    if not batch:
+        return [[answer] for answer in model.answers(ids, predictions, explain)]
+    ends = list(itertools.accumulate(sizes))
+    return [model.batch(ids[end - size:end], predictions.rows(slice(end - size, end)), explain)
+            for size, end in zip(sizes, ends, strict=True)]
 
 
 async def _answer(request: Request, batch: bool) -> Response:
     """Decode, validate, predict and encode: the same steps for one customer and for many.
 
-    Single customers go through the app's :class:`Coalescer`: those that arrive
-    together are predicted as one batch.
+    Requests go through the app's :class:`Coalescer`: those that arrive together
+    are predicted as one batch, and each gets its own answer (or error).
     """
     model = _model(request)  # one model for the whole request, even if a reload swaps it
     _check_content_type(request.scope)
@@ -161,9 +159,7 @@ async def _answer(request: Request, batch: bool) -> Response:
     try:
         if batch:
             _check_batch_size(customers, state.settings.max_batch)
-            parts = model.batch(*_predict(state, model, customers, batch=True), explain)
-        else:
-            parts = [await state.coalescer.submit((model, explain), customers[0])]
+        parts = await state.coalescer.submit((model, explain, batch), customers)
     except InvalidValue as exc:
         raise from_invalid_value(exc, batch) from exc
     if state.settings.log_customers:
@@ -293,7 +289,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     exception_handlers=exception_handlers)
     app.state.settings = settings
     app.state.metrics = metrics
-    app.state.coalescer = Coalescer(functools.partial(_single_answers, app.state))
+    app.state.coalescer = Coalescer(functools.partial(_answers, app.state))
     app.state.model = None
     app.state.openapi = None
     app.state.draining = False

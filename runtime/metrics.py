@@ -81,10 +81,11 @@ class Metrics:
         self._served = (name, version, checksum)
         self.model_info.labels(*self._served).set(1)
 
-    def predicted(self, catalogue: Sequence[Segment], segments: np.ndarray, batch: bool) -> None:
-        """Count customers by segment (and the batch's size)."""
-        if batch:
-            self.batch_size.observe(len(segments))
+    def predicted(self, catalogue: Sequence[Segment], segments: np.ndarray,
+                  batch_sizes: Sequence[int]) -> None:
+        """Count customers by segment, and the size of each batch request among them."""
+        for size in batch_sizes:
+            self.batch_size.observe(size)
         counters = [self._segment_counter(segment) for segment in catalogue]
         for counter, count in zip(counters, np.bincount(segments, minlength=len(catalogue)).tolist(),
                                   strict=True):

@@ -59,6 +59,10 @@ class Predictions:
     raw: np.ndarray
     predictor: Predictor
 
+    def rows(self, rows: slice) -> Predictions:
+        """The predictions of a run of consecutive customers."""
+        return Predictions(self.segments[rows], self.confidence[rows], self.raw[rows], self.predictor)
+
     @property
     def scaled(self) -> np.ndarray:
         """The customers in the model's space (computed on demand: most callers never need it)."""

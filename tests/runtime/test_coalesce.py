@@ -106,46 +106,6 @@ def _customers() -> list[dict[str, Any]]:
     return customers
 
 
-def test_concurrent_requests_are_predicted_together_and_answered_as_if_alone() -> None:
-    app = create_app(Settings(bundle=DEFAULT_BUNDLE))
-    # Half of them ask for explanations: a group holds requests of one kind only.
-    requests = [("/predict?explain=true" if i % 2 else "/predict", c) for i, c in enumerate(_customers())]
-    rows_per_call: list[int] = []
-
-    async def main() -> tuple[list[httpx.Response], list[httpx.Response], bytes]:
-        async with app.router.lifespan_context(app):
-            model = app.state.model
-            predict = model.predict
-
-            def counted(columns: Any) -> Any:
-                rows_per_call.append(len(columns["Age"]))
-                return predict(columns)
-
-            model.predict = counted
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
-                together = await asyncio.gather(*(client.post(url, json=c) for url, c in requests))
-                alone = [await client.post(url, json=c) for url, c in requests]
-                metrics = (await client.get("/metrics")).content
-        return list(together), alone, metrics
-
-    together, alone, metrics = asyncio.run(main())
-    assert [r.status_code for r in together] == [422 if i == 5 else 200 for i in range(16)]
-    assert [(r.status_code, r.content) for r in together] == [(r.status_code, r.content) for r in alone]
-    assert together[5].json()["field"] == "$.DiscountUsage"
-    assert {r.json()["cluster"] for r in alone if r.status_code == 200} == {0, 1, 2}
-    assert ["explanation" in r.json() for r in alone if r.status_code == 200] == [
-        i % 2 == 1 for i in range(16) if i != 5]
-    assert max(rows_per_call) > 1  # some requests shared a call
-    # Each good customer predicted once per round; the refused one fails before predicting,
-    # and the others of its group are retried alone.
-    assert sum(rows_per_call) == 30
-    assert rows_per_call.count(1) >= 7 + 15
-    counted = sum(float(line.split()[-1]) for line in metrics.decode().splitlines()
-                  if line.startswith("segmentation_predictions_total{"))
-    assert counted == 30  # 15 good customers, twice; nothing counted for a failed group
-
-
 def test_a_run_that_answers_the_wrong_count_fails_its_submitters_instead_of_hanging() -> None:
     coalescer: Coalescer[str, int, int] = Coalescer(lambda key, items: [1])
 
@@ -166,3 +126,77 @@ def test_a_run_that_answers_nothing_fails_each_submitter() -> None:
 
     assert all(isinstance(outcome, RuntimeError) and "0 results for 1 items" in str(outcome)
                for outcome in asyncio.run(main()))
+
+
+def _together_then_alone(
+    requests: list[tuple[str, Any]],
+) -> tuple[list[httpx.Response], list[httpx.Response], dict[str, float], list[int]]:
+    """``requests`` (path, body) sent all at once, then one at a time: both rounds' answers,
+    the metrics after both, and the customers in each call to the model's predict."""
+    app = create_app(Settings(bundle=DEFAULT_BUNDLE))
+    rows_per_call: list[int] = []
+
+    async def main() -> tuple[list[httpx.Response], list[httpx.Response], bytes]:
+        async with app.router.lifespan_context(app):
+            model = app.state.model
+            predict = model.predict
+
+            def counted(columns: Any) -> Any:
+                rows_per_call.append(len(columns["Age"]))
+                return predict(columns)
+
+            model.predict = counted
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+                together = await asyncio.gather(*(client.post(url, json=body) for url, body in requests))
+                alone = [await client.post(url, json=body) for url, body in requests]
+                metrics = (await client.get("/metrics")).content
+        return list(together), alone, metrics
+
+    together, alone, metrics = asyncio.run(main())
+    totals: dict[str, float] = {}
+    for line in metrics.decode().splitlines():
+        if line and not line.startswith("#"):
+            name = line.split("{")[0].split()[0]
+            totals[name] = totals.get(name, 0.0) + float(line.split()[-1])
+    return together, alone, totals, rows_per_call
+
+
+def test_concurrent_requests_are_predicted_together_and_answered_as_if_alone() -> None:
+    # Half of them ask for explanations: a group holds requests of one kind only.
+    requests = [("/predict?explain=true" if i % 2 else "/predict", c) for i, c in enumerate(_customers())]
+    together, alone, metrics, rows_per_call = _together_then_alone(requests)
+    assert [r.status_code for r in together] == [422 if i == 5 else 200 for i in range(16)]
+    assert [(r.status_code, r.content) for r in together] == [(r.status_code, r.content) for r in alone]
+    assert together[5].json()["field"] == "$.DiscountUsage"
+    assert {r.json()["cluster"] for r in alone if r.status_code == 200} == {0, 1, 2}
+    assert ["explanation" in r.json() for r in alone if r.status_code == 200] == [
+        i % 2 == 1 for i in range(16) if i != 5]
+    assert max(rows_per_call) > 1  # some requests shared a call
+    # Each good customer predicted once per round; the refused one fails before predicting,
+    # and the others of its group are retried alone.
+    assert sum(rows_per_call) == 30
+    assert rows_per_call.count(1) >= 7 + 15
+    assert metrics["segmentation_predictions_total"] == 30  # nothing counted for a failed group
+    assert metrics.get("segmentation_batch_size_count", 0) == 0
+
+
+def test_concurrent_batches_are_predicted_together_and_answered_as_if_alone() -> None:
+    customers = _customers()
+    # Batches of 1, 2, 3, 5 and 5 customers; the third holds the refused one, at its index 2.
+    bounds = [(0, 1), (1, 3), (3, 6), (6, 11), (11, 16)]
+    explained = {1, 4}
+    requests = [("/predict/batch?explain=true" if i in explained else "/predict/batch",
+                 customers[start:end]) for i, (start, end) in enumerate(bounds)]
+    together, alone, metrics, rows_per_call = _together_then_alone(requests)
+    assert [r.status_code for r in together] == [200, 200, 422, 200, 200]
+    assert [(r.status_code, r.content) for r in together] == [(r.status_code, r.content) for r in alone]
+    assert together[2].json()["field"] == "$[2].DiscountUsage"
+    ids = [[p["CustomerID"] for p in r.json()["predictions"]] for r in alone if r.status_code == 200]
+    assert ids == [[c["CustomerID"] for c in customers[start:end]]
+                   for i, (start, end) in enumerate(bounds) if i != 2]
+    assert 2 + 5 in rows_per_call  # the two explained batches shared one call
+    assert sum(rows_per_call) == 2 * 13
+    assert metrics["segmentation_predictions_total"] == 2 * 13
+    assert metrics["segmentation_batch_size_count"] == 2 * 4  # one size per answered batch
+    assert metrics["segmentation_batch_size_sum"] == 2 * 13
