@@ -38,6 +38,9 @@ JSON = "application/json"
 _decode_one = msgspec.json.Decoder(Customer).decode
 _decode_many = msgspec.json.Decoder(list[Customer]).decode
 _encode = msgspec.json.encode
+# Requests of up to this many customers share predictions with those arriving alongside;
+# a larger batch's per-call costs are small beside its own work.
+_SHARED_UP_TO = 1_000
 
 
 def _json(body: bytes, status: int = 200) -> Response:
@@ -148,8 +151,9 @@ def _answers(
 async def _answer(request: Request, batch: bool) -> Response:
     """Decode, validate, predict and encode: the same steps for one customer and for many.
 
-    Requests go through the app's :class:`Coalescer`: those that arrive together
-    are predicted as one batch, and each gets its own answer (or error).
+    Requests of up to ``_SHARED_UP_TO`` customers go through the app's :class:`Coalescer`:
+    those that arrive together are predicted as one batch, and each gets its own answer
+    (or error).
     """
     model = _model(request)  # one model for the whole request, even if a reload swaps it
     _check_content_type(request.scope)
@@ -159,7 +163,11 @@ async def _answer(request: Request, batch: bool) -> Response:
     try:
         if batch:
             _check_batch_size(customers, state.settings.max_batch)
-        parts = await state.coalescer.submit((model, explain, batch), customers)
+        key = (model, explain, batch)
+        if len(customers) <= _SHARED_UP_TO:
+            parts = await state.coalescer.submit(key, customers)
+        else:  # makes the most of a call alone: sharing one would only hold its answer back
+            parts = _answers(state, key, [customers])[0]
     except InvalidValue as exc:
         raise from_invalid_value(exc, batch) from exc
     if state.settings.log_customers:

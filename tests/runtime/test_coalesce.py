@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from runtime.app import create_app
+from runtime.app import _SHARED_UP_TO, create_app
 from runtime.coalesce import Coalescer, TurnBuffer
 from runtime.config import Settings
 from tests.conftest import DEFAULT_BUNDLE, SAMPLES
@@ -200,3 +200,14 @@ def test_concurrent_batches_are_predicted_together_and_answered_as_if_alone() ->
     assert metrics["segmentation_predictions_total"] == 2 * 13
     assert metrics["segmentation_batch_size_count"] == 2 * 4  # one size per answered batch
     assert metrics["segmentation_batch_size_sum"] == 2 * 13
+
+
+def test_batches_over_the_sharing_limit_are_predicted_alone() -> None:
+    valid = [customer for index, customer in enumerate(_customers()) if index != 5]
+    large = [{**valid[i % len(valid)], "CustomerID": f"L{i}"} for i in range(_SHARED_UP_TO + 1)]
+    small = valid[:2]
+    requests = [("/predict/batch", large), ("/predict/batch", large), ("/predict/batch", small),
+                ("/predict/batch", small)]
+    together, alone, _, rows_per_call = _together_then_alone(requests)
+    assert [r.content for r in together] == [r.content for r in alone]
+    assert sorted(rows_per_call) == sorted([len(large)] * 4 + [4, 2, 2])
