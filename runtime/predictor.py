@@ -13,11 +13,12 @@ import numpy as np
 from runtime.bundle import Bundle
 from runtime.features import Column, Encoder
 
-__all__ = ["Explanations", "Predictions", "Predictor"]
+__all__ = ["CONFIDENCE_STEPS", "Explanations", "Predictions", "Predictor"]
 
 _CORES = os.cpu_count() or 1
 _SHORT = 64  # blocks up to this long take NumPy's argmin; longer ones a loop over rows
 _BLOCK = 16_384  # customers per block: a block's temporaries stay in the cache
+CONFIDENCE_STEPS = 10_000  # confidence scores are rounded to 4 places: whole numbers of 1e-4
 
 
 def _argmin_rows(squared: np.ndarray, segments: np.ndarray) -> np.ndarray:
@@ -166,7 +167,10 @@ class Predictor:
         np.maximum(ratio, 0.0, out=ratio)  # a customer on a centroid may come out at -1e-16
         np.sqrt(ratio, out=ratio)
         np.subtract(1.0, ratio, out=ratio)
-        ratio.round(4, out=ratio)  # 1 - d_assigned / d_farthest, to 4 places
+        # 1 - d_assigned / d_farthest, to 4 places (as np.round does: rint(x * 1e4) / 1e4)
+        np.multiply(ratio, CONFIDENCE_STEPS, out=ratio)
+        np.rint(ratio, out=ratio)
+        np.divide(ratio, CONFIDENCE_STEPS, out=ratio)
 
     def predict(self, columns: Mapping[str, Column]) -> Predictions:
         """Predict from customer columns (field name to values); see :class:`Encoder`."""

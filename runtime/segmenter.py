@@ -10,7 +10,7 @@ import numpy as np
 
 from runtime.bundle import Bundle, Segment
 from runtime.features import Column
-from runtime.predictor import Predictions, Predictor
+from runtime.predictor import CONFIDENCE_STEPS, Predictions, Predictor
 from runtime.schemas import (
     BatchPrediction,
     Customer,
@@ -25,7 +25,11 @@ __all__ = ["Segmenter"]
 _encode = msgspec.json.encode
 _CONFIDENCE = b',"confidence_score":'
 _CUSTOMER_ID = b',"CustomerID":"'
-_PIECES_PER_ANSWER = 5  # see _pieces
+_PIECES_PER_ANSWER = 4  # see _pieces
+# Every confidence score a prediction can have (whole numbers of 1e-4), encoded once with the
+# start of the id that follows it: msgspec writes floats as repr does.
+_SCORES = [score + _CUSTOMER_ID for score in _encode(
+    [step / CONFIDENCE_STEPS for step in range(CONFIDENCE_STEPS + 1)])[1:-1].split(b",")]
 _ANSWERS_PER_PART = 512
 _customer_id = attrgetter("CustomerID")
 
@@ -141,13 +145,12 @@ class Segmenter:
         # Each piece goes in at its place in every answer at once (slices of the flat list).
         pieces[0::_PIECES_PER_ANSWER] = map(later_heads.__getitem__, predictions.segments.tolist())
         pieces[0] = self._heads[predictions.segments[0]]
-        # msgspec writes floats as repr does; one call encodes every confidence.
-        pieces[1::_PIECES_PER_ANSWER] = _encode(predictions.confidence.tolist())[1:-1].split(b",")
-        pieces[2::_PIECES_PER_ANSWER] = [_CUSTOMER_ID] * count
+        steps = np.rint(predictions.confidence * CONFIDENCE_STEPS).astype(np.intp)
+        pieces[1::_PIECES_PER_ANSWER] = map(_SCORES.__getitem__, steps.tolist())
         # One call encodes every id: `","` only occurs between them, as quotes inside
         # a string are escaped. Each id goes out bare, between constant quotes.
-        pieces[3::_PIECES_PER_ANSWER] = _encode(customer_ids)[2:-2].split(b'","')
-        pieces[4::_PIECES_PER_ANSWER] = ([tail + end for end in self._explanations(predictions)]
+        pieces[2::_PIECES_PER_ANSWER] = _encode(customer_ids)[2:-2].split(b'","')
+        pieces[3::_PIECES_PER_ANSWER] = ([tail + end for end in self._explanations(predictions)]
                                          if explain else [tail + b"}"] * count)
         return pieces
 

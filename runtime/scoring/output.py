@@ -18,11 +18,11 @@ from types import TracebackType
 import numpy as np
 
 from runtime.bundle import Segment
+from runtime.predictor import CONFIDENCE_STEPS
 from runtime.scoring.model import Scored
 
 __all__ = ["AtomicFile", "ScoreFormat", "ScoreOutput", "rejected_path"]
 
-_SCALE = 10_000  # confidence scores are rounded to 4 places
 _DISTANCE_PLACES = 6
 _SPECIAL = (",", '"', "\r", "\n")
 
@@ -55,16 +55,16 @@ class ScoreFormat:
         self.header = (",".join(columns) + "\n").encode()
         self._end = "" if explain else "\n"
         self._heads = [f",{segment.id},{_quote(segment.name)}," for segment in catalogue]
-        scores = [repr(k / _SCALE) for k in range(_SCALE + 1)]
-        self._values = np.arange(_SCALE + 1) / _SCALE
+        scores = [repr(k / CONFIDENCE_STEPS) for k in range(CONFIDENCE_STEPS + 1)]
+        self._values = np.arange(CONFIDENCE_STEPS + 1) / CONFIDENCE_STEPS
         # Every (segment, score) ending precomputed: a line is its id and one of these.
         self._tails = np.array(
             [head + score + self._end for head in self._heads for score in scores], dtype=object)
 
     def _tail_strings(self, scored: Scored) -> list[str]:
         confidence = scored.confidence
-        steps = np.clip(np.rint(confidence * _SCALE), 0, _SCALE).astype(np.intp)
-        tails: list[str] = self._tails[scored.segments * (_SCALE + 1) + steps].tolist()
+        steps = np.clip(np.rint(confidence * CONFIDENCE_STEPS), 0, CONFIDENCE_STEPS).astype(np.intp)
+        tails: list[str] = self._tails[scored.segments * (CONFIDENCE_STEPS + 1) + steps].tolist()
         odd = np.flatnonzero((self._values[steps] != confidence) | np.signbit(confidence))
         for row in odd.tolist():  # not a multiple of 1e-4 as np.round leaves it: spell it out
             head = self._heads[int(scored.segments[row])]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,7 +13,8 @@ from starlette.testclient import TestClient
 
 from runtime.bundle import load_bundle
 from runtime.features import InvalidValue
-from runtime.predictor import Predictor, _argmin_rows
+from runtime.predictor import CONFIDENCE_STEPS, Predictions, Predictor, _argmin_rows
+from runtime.segmenter import Segmenter
 from tests.conftest import DEFAULT_BUNDLE
 
 money = st.floats(min_value=0, max_value=5e6, allow_nan=False)
@@ -85,6 +87,8 @@ def test_prediction_matches_a_direct_computation(predictor: Predictor, rng: np.r
     assert np.array_equal(predictions.segments, distances.argmin(axis=1))
     expected = np.round(1 - distances.min(axis=1) / distances.max(axis=1), 4)
     assert np.abs(predictions.confidence - expected).max() <= 1e-4
+    steps = np.rint(predictions.confidence * CONFIDENCE_STEPS)
+    assert np.array_equal(predictions.confidence, steps / CONFIDENCE_STEPS)  # exactly 4 places
 
 
 spellings = st.sampled_from(["Low", "medium", " HIGH ", "F", "male", "Night", "day", "Mumbai",
@@ -121,3 +125,15 @@ def test_segments_are_numpys_argmin_with_ties_to_the_first(customers: int, rng: 
     nearest = _argmin_rows(squared, segments)
     assert np.array_equal(segments, squared.argmin(axis=0))
     assert np.array_equal(nearest, squared.min(axis=0))
+
+
+def test_every_confidence_score_is_written_as_its_float(rng: np.random.Generator) -> None:
+    model = Segmenter(load_bundle(DEFAULT_BUNDLE))
+    scores = np.arange(CONFIDENCE_STEPS + 1) / CONFIDENCE_STEPS
+    raw = rng.normal(size=(len(scores), model.predictor.encoder.width))
+    predicted = model.predictor.predict_raw(raw)
+    every_score = Predictions(predicted.segments, scores, raw, model.predictor)
+    answers = model.answers([f"C{i}" for i in range(len(scores))], every_score)
+    assert [msgspec.json.decode(answer)["confidence_score"] for answer in answers] == scores.tolist()
+    assert all(b'"confidence_score":' + msgspec.json.encode(score) + b',"CustomerID"' in answer
+               for score, answer in zip(scores.tolist(), answers, strict=True))
