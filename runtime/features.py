@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ __all__ = ["Column", "Encoder", "InvalidValue", "normalize"]
 
 # One field's values in customer order: a list, or an array (numbers, or category codes).
 Column = Sequence[Any] | np.ndarray
+_NOT_FOUND = -2  # a spelling the lookup lacks (unknown values are -1)
 
 
 def _is_codes(values: Column) -> bool:
@@ -93,14 +95,18 @@ class Encoder:
             codes = np.asarray(values)
             # coded() has refused the unknown values of the fields that refuse them
             return codes, spec.unknown != "reject" and bool(codes.min(initial=0) < 0)
-        distinct = self._distinct_codes(spec, values)
-        codes = np.fromiter(map(distinct.__getitem__, values), dtype=np.intp, count=len(values))
-        return codes, -1 in distinct.values()
-
-    def _distinct_codes(self, spec: FeatureSpec, values: Column) -> dict[Any, int]:
-        """The code of each distinct value: a batch holds few spellings, each looked up once."""
+        # Most values are spelled as the lookup has them: one pass finds those; each other
+        # distinct spelling (case, spaces, unknown) is then normalized once.
         lookup = self._lookups[spec.field]
-        return {v: lookup[v] if v in lookup else lookup.get(normalize(v), -1) for v in set(values)}
+        codes = np.fromiter(map(lookup.get, values, repeat(_NOT_FOUND)), dtype=np.intp,
+                            count=len(values))
+        rows = np.flatnonzero(codes == _NOT_FOUND)
+        if not len(rows):
+            return codes, False
+        others = [values[row] for row in rows.tolist()]
+        distinct = {value: lookup.get(normalize(value), -1) for value in set(others)}
+        codes[rows] = np.fromiter(map(distinct.__getitem__, others), dtype=np.intp, count=len(others))
+        return codes, -1 in distinct.values()
 
     def coded(self, columns: Mapping[str, Column]) -> dict[str, Column]:
         """``columns`` with each categorical field as category codes (-1 for unknown values).
