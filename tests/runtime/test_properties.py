@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import msgspec
@@ -14,6 +15,7 @@ from starlette.testclient import TestClient
 from runtime.bundle import load_bundle
 from runtime.features import InvalidValue
 from runtime.predictor import CONFIDENCE_STEPS, Predictions, Predictor, _argmin_rows
+from runtime.schemas import EXAMPLE_CUSTOMER, Customer
 from runtime.segmenter import Segmenter
 from tests.conftest import DEFAULT_BUNDLE
 
@@ -137,3 +139,20 @@ def test_every_confidence_score_is_written_as_its_float(rng: np.random.Generator
     assert [msgspec.json.decode(answer)["confidence_score"] for answer in answers] == scores.tolist()
     assert all(b'"confidence_score":' + msgspec.json.encode(score) + b',"CustomerID"' in answer
                for score, answer in zip(scores.tolist(), answers, strict=True))
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_reading_customers_leaves_the_garbage_collector_as_it_was(collecting: bool) -> None:
+    model = Segmenter(load_bundle(DEFAULT_BUNDLE))
+    customers = [msgspec.convert(dict(EXAMPLE_CUSTOMER, CustomerID=f"C{i}"), Customer) for i in range(3)]
+    was = gc.isenabled()
+    (gc.enable if collecting else gc.disable)()
+    try:
+        ids, columns = model.read(customers)
+        empty_ids, empty = model.read([])
+        assert gc.isenabled() is collecting
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert list(ids) == ["C0", "C1", "C2"]
+    assert columns["AnnualIncome"].tolist() == [EXAMPLE_CUSTOMER["AnnualIncome"]] * 3
+    assert list(empty_ids) == [] and all(len(values) == 0 for values in empty.values())
