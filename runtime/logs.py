@@ -109,10 +109,11 @@ def access_line(
                       customers)
 
 
+_LINES_ENCODER = msgspec.json.Encoder()
+
+
 def write_access_lines(lines: list[AccessLine]) -> None:
     """Write request lines at once. Requests are the one log written on the hot path, so
     their lines are encoded directly, not through ``LogRecord`` objects, and together."""
     sys.stderr.write(_LINES_ENCODER.encode_lines(lines).decode())
 
-
-_LINES_ENCODER = msgspec.json.Encoder()
