@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.export import COLUMNS, NUMERIC_COLUMNS, ExportChunk, read_export
+from runtime.scoring.export import COLUMNS, NUMERIC_COLUMNS, ExportChunk, read_export
 
 __all__ = ["DEFECTS", "SyntheticExport", "write_synthetic_export"]
 

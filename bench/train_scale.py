@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.synthetic import SyntheticExport, write_synthetic_export
-from runtime.bundle import Manifest, load_bundle
+from runtime.core.bundle import Manifest, load_bundle
 
 __all__ = ["GOAL_BYTES", "GOAL_SECONDS", "ScaleRun", "format_report", "main", "run"]
 

@@ -7,8 +7,8 @@ import signal
 import sys
 from pathlib import Path
 
-from runtime.bundle import BundleError, load_bundle
-from runtime.config import ENVIRONMENT, Settings
+from runtime.core.bundle import BundleError, load_bundle
+from runtime.service.settings import ENVIRONMENT, Settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     except (BundleError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    from runtime.server import serve
+    from runtime.service.server import serve
 
     return serve(settings, options.host, options.port, options.workers)
 

@@ -22,12 +22,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from runtime.bundle import BundleError, load_bundle
-from runtime.config import Settings
-from runtime.export import ExportError
+from runtime.core.bundle import BundleError, load_bundle
+from runtime.scoring.export import ExportError
 from runtime.scoring.model import BulkModel, Scored
 from runtime.scoring.output import ScoreFormat, ScoreOutput, rejected_path
 from runtime.scoring.progress import Progress, Summary
+from runtime.service.settings import Settings
 
 __all__ = ["ScoreError", "main"]
 

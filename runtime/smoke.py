@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 
-from runtime.schemas import EXAMPLE_CUSTOMER
+from runtime.core.customer import EXAMPLE_CUSTOMER
 
 __all__ = ["main", "run"]
 

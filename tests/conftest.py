@@ -1,13 +1,18 @@
-"""Fixtures shared by every test: the shared data, the default bundle, a seeded generator."""
+"""Fixtures shared by every test: the shared data, the default bundle, a seeded generator, the app."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from starlette.testclient import TestClient
+
+from runtime.service.app import create_app
+from runtime.service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -61,3 +66,23 @@ def seed_segments() -> Path:
     if not SEED_SEGMENTS.is_file():
         pytest.skip(f"shared data absent: {SEED_SEGMENTS} (tests read it from ../shared/data/)")
     return SEED_SEGMENTS
+
+
+README_CUSTOMER: dict[str, Any] = {
+    "CustomerID": "C001", "Age": 28, "Gender": "Female", "City": "Mumbai",
+    "AnnualIncome": 450000.0, "TotalSpent": 120000.0, "MonthlyPurchases": 6,
+    "AvgOrderValue": 2000.0, "AppTimeMinutes": 45.0, "DiscountUsage": "Medium",
+    "PreferredShoppingTime": "Night",
+}
+
+
+def make_client(**settings: Any) -> TestClient:
+    """A client for an app with ``settings``; use it as a context manager to run the lifespan."""
+    app = create_app(Settings(bundle=DEFAULT_BUNDLE, **settings))
+    return TestClient(app, raise_server_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    with make_client() as test_client:
+        yield test_client

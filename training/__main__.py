@@ -7,8 +7,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from runtime.bundle import BundleError
-from runtime.export import ExportError
+from runtime.core.bundle import BundleError
+from runtime.scoring.export import ExportError
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from runtime.bundle import Segment
+from runtime.core.bundle import Segment
 
 __all__ = ["Persona", "build_catalogue", "rank_by_spending"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from runtime.bundle import CleaningStep
-from runtime.export import NUMERIC_COLUMNS, ExportChunk
+from runtime.core.bundle import CleaningStep
+from runtime.scoring.export import NUMERIC_COLUMNS, ExportChunk
 
 __all__ = ["IQR_FACTOR", "drop_outliers", "incomplete_step"]
 

@@ -12,10 +12,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
-from runtime.bundle import DriftReference, FeatureSpec
-from runtime.drift import bin_counts
-from runtime.export import NUMERIC_COLUMNS, ExportChunk
-from runtime.features import Encoder
+from runtime.core.bundle import DriftReference, FeatureSpec
+from runtime.core.drift import bin_counts
+from runtime.core.features import Encoder
+from runtime.scoring.export import NUMERIC_COLUMNS, ExportChunk
 from training.catalogue import rank_by_spending
 
 __all__ = ["DISCOUNT_WEIGHT", "FittedModel", "drift_reference", "feature_specs", "fit"]

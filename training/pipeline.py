@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from runtime.bundle import (
+from runtime.core.bundle import (
     FORMAT_VERSION,
     CleaningStep,
     Manifest,
@@ -19,8 +19,8 @@ from runtime.bundle import (
     check_replaceable,
     write_bundle,
 )
-from runtime.export import ExportChunk, read_export
-from runtime.features import InvalidValue
+from runtime.core.features import InvalidValue
+from runtime.scoring.export import ExportChunk, read_export
 from training.catalogue import build_catalogue
 from training.cleaning import drop_outliers, incomplete_step
 from training.model import drift_reference, feature_specs, fit

@@ -24,8 +24,8 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
-from runtime.bundle import Manifest
-from runtime.export import ExportChunk
+from runtime.core.bundle import Manifest
+from runtime.scoring.export import ExportChunk
 from training.model import SILHOUETTE_MEMORY_MB, FittedModel
 
 __all__ = ["K_RANGE", "render_report"]

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from bench.perf.rawcsv import read_rows
-from runtime.schemas import EXAMPLE_CUSTOMER
+from runtime.core.customer import EXAMPLE_CUSTOMER
 
 __all__ = ["SEED_ANSWER", "SEED_BODY", "draw", "write_body"]
 

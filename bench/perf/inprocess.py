@@ -44,8 +44,8 @@ def compare(bundle: Path, data: Path, rows: int, repeats: int, seed: int = 42) -
     """Best time of both predictions on the same rows, and whether their segments agree."""
     from sklearn.cluster import KMeans
 
-    from runtime.bundle import load_bundle
-    from runtime.predictor import Predictor
+    from runtime.core.bundle import load_bundle
+    from runtime.core.predictor import Predictor
 
     predictor = Predictor(load_bundle(bundle))
     raw = raw_rows(predictor, data, rows, np.random.default_rng(seed))

@@ -33,7 +33,7 @@ __all__ = ["Suite"]
 
 PREDICT = "/predict"
 BATCH = "/predict/batch"
-OUR_PROTOCOL = "runtime.protocol:HttpProtocol"  # R2 on the protocol our server runs
+OUR_PROTOCOL = "runtime.service.protocol:HttpProtocol"  # R2 on the protocol our server runs
 
 
 def _combine(rounds: list[wrk.WrkResult]) -> dict[str, Any]:

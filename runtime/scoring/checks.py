@@ -17,7 +17,7 @@ import msgspec
 import numpy as np
 from msgspec import inspect
 
-from runtime.schemas import Customer
+from runtime.core.customer import Customer
 
 __all__ = ["Rule", "customer_rules", "invalid_rows", "refusal"]
 

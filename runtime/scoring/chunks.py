@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from runtime.export import COLUMNS, NUMERIC_COLUMNS, TEXT_COLUMNS, ExportChunk, RejectedRow
 from runtime.scoring.blocks import NO_KEY
+from runtime.scoring.export import COLUMNS, NUMERIC_COLUMNS, TEXT_COLUMNS, ExportChunk, RejectedRow
 
 __all__ = ["KeyedChunk", "Rows", "concat", "empty_chunk", "rechunk"]
 

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from runtime.bundle import MANIFEST_FILE, load_bundle
-from runtime.export import COLUMNS, NUMERIC_COLUMNS, TEXT_COLUMNS, ExportChunk, RejectedRow
+from runtime.core.bundle import MANIFEST_FILE, load_bundle
+from runtime.scoring.export import COLUMNS, NUMERIC_COLUMNS, TEXT_COLUMNS, ExportChunk, RejectedRow
 from runtime.scoring.model import BulkModel, Scored
 from runtime.scoring.parts import Layout, Part, plan_parts, read_part
 

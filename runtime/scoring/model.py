@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from runtime.bundle import Bundle, FeatureSpec
-from runtime.export import COLUMNS, ExportChunk, RejectedRow
-from runtime.features import InvalidValue
+from runtime.core.bundle import Bundle, FeatureSpec
+from runtime.core.features import InvalidValue
+from runtime.core.model import Model
 from runtime.scoring.checks import customer_rules, invalid_rows, refusal
 from runtime.scoring.chunks import KeyedChunk
-from runtime.segmenter import Segmenter
+from runtime.scoring.export import COLUMNS, ExportChunk, RejectedRow
 
 __all__ = ["BulkModel", "Scored"]
 
@@ -52,9 +52,9 @@ class BulkModel:
     """A bundle's predictor and catalogue, scoring whole chunks of an export."""
 
     def __init__(self, bundle: Bundle) -> None:
-        self.segmenter = Segmenter(bundle)
-        self.predictor = self.segmenter.predictor
-        self.catalogue = self.segmenter.catalogue
+        self.model = Model(bundle)
+        self.predictor = self.model.predictor
+        self.catalogue = self.model.catalogue
         features = bundle.manifest.features
         self._fields = [spec.field for spec in features]
         self._numeric: list[tuple[str, int]] = []

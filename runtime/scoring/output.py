@@ -17,8 +17,8 @@ from types import TracebackType
 
 import numpy as np
 
-from runtime.bundle import Segment
-from runtime.predictor import CONFIDENCE_STEPS
+from runtime.core.bundle import Segment
+from runtime.core.predictor import CONFIDENCE_STEPS
 from runtime.scoring.model import Scored
 
 __all__ = ["AtomicFile", "ScoreFormat", "ScoreOutput", "rejected_path"]

@@ -11,8 +11,8 @@ import itertools
 import os
 from dataclasses import dataclass
 
-from runtime.export import ExportChunk
 from runtime.scoring.chunks import concat, empty_chunk
+from runtime.scoring.export import ExportChunk
 from runtime.scoring.reader import open_export, read_header, read_records
 from runtime.scoring.source import Source
 

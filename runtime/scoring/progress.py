@@ -11,7 +11,7 @@ from typing import TextIO
 
 import numpy as np
 
-from runtime.bundle import Segment
+from runtime.core.bundle import Segment
 from runtime.scoring.model import Scored
 
 __all__ = ["Progress", "Summary"]

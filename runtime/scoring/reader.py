@@ -17,7 +17,9 @@ from typing import BinaryIO
 
 import numpy as np
 
-from runtime.export import (
+from runtime.scoring.blocks import parse_regular, split_lines
+from runtime.scoring.chunks import KeyedChunk, Rows, empty_chunk, rechunk
+from runtime.scoring.export import (
     COLUMNS,
     NUMERIC_COLUMNS,
     TEXT_COLUMNS,
@@ -28,8 +30,6 @@ from runtime.export import (
     _parse_row,
     _unwrap,
 )
-from runtime.scoring.blocks import parse_regular, split_lines
-from runtime.scoring.chunks import KeyedChunk, Rows, empty_chunk, rechunk
 from runtime.scoring.source import BLOCK_BYTES, Source
 
 __all__ = ["ExportReader", "open_export", "read_header", "read_records"]

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from runtime.export import ExportError
+from runtime.scoring.export import ExportError
 
 __all__ = ["BLOCK_BYTES", "Source"]
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runtime.bundle import ARRAYS_FILE, MANIFEST_FILE, load_bundle
+from runtime.core.bundle import ARRAYS_FILE, MANIFEST_FILE, load_bundle
 from tests.conftest import DEFAULT_BUNDLE
 from tests.hardening.conftest import Serve
 from tests.hardening.live import LiveServer, RawUpload, customer, metric, wait_for

@@ -18,7 +18,7 @@ import httpx
 import msgspec
 import pytest
 
-from runtime.bundle import ARRAYS_FILE, MANIFEST_FILE, load_bundle, write_bundle
+from runtime.core.bundle import ARRAYS_FILE, MANIFEST_FILE, load_bundle, write_bundle
 from tests.conftest import DEFAULT_BUNDLE
 from tests.hardening.conftest import Serve
 from tests.hardening.live import LiveServer, customer, metric, wait_for

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runtime.bundle import ARRAYS_FILE, BundleError, load_bundle, write_bundle
+from runtime.core.bundle import ARRAYS_FILE, BundleError, load_bundle, write_bundle
 from tests.conftest import DEFAULT_BUNDLE
 from tests.hardening.live import ROOT, LiveServer, customer, metric
 from tests.hardening.test_reload import versioned
@@ -44,7 +44,7 @@ def _repository_files() -> list[str]:
 
 def test_no_pickle_outside_the_reference_code() -> None:
     files = _repository_files()
-    assert "runtime/bundle.py" in files
+    assert "runtime/core/bundle.py" in files
     found = []
     for name in files:
         # Requirements name packages, they do not use them: the serving ones are checked below.
@@ -115,9 +115,9 @@ def test_load_bundle_refuses_object_arrays_instead_of_unpickling(tmp_path: Path)
     with pytest.raises(BundleError, match=r"arrays\.npz"):
         load_bundle(directory)
     assert not marker.exists()
-    source = (ROOT / "runtime" / "bundle.py").read_text()
+    source = (ROOT / "runtime" / "core" / "bundle.py").read_text()
     loads = [line.strip() for line in source.splitlines() if "np.load(" in line]
-    assert loads, "runtime/bundle.py no longer loads arrays with np.load"
+    assert loads, "runtime/core/bundle.py no longer loads arrays with np.load"
     assert all("allow_pickle=False" in call for call in loads), loads
 
 

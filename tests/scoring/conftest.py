@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from runtime import score
-from runtime.export import COLUMNS
+from runtime.scoring.export import COLUMNS
 
 HEADER = ",".join(COLUMNS)
 GOOD = ["C001", "28", "F", "Bangalore", "450000", "120000", "6", "2000", "45", "Medium", "Night"]

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runtime.bundle import load_bundle
-from runtime.export import COLUMNS, NUMERIC_COLUMNS, ExportChunk
-from runtime.features import InvalidValue
+from runtime.core.bundle import load_bundle
+from runtime.core.features import InvalidValue
 from runtime.scoring.chunks import KeyedChunk
+from runtime.scoring.export import COLUMNS, NUMERIC_COLUMNS, ExportChunk
 from runtime.scoring.model import BulkModel
 from runtime.scoring.reader import ExportReader
 from tests.conftest import DEFAULT_BUNDLE

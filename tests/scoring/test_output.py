@@ -7,7 +7,7 @@ import io
 
 import numpy as np
 
-from runtime.bundle import load_bundle
+from runtime.core.bundle import load_bundle
 from runtime.scoring.model import Scored
 from runtime.scoring.output import ScoreFormat
 from runtime.scoring.progress import Progress

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from runtime.app import create_app
-from runtime.config import Settings
-from runtime.export import COLUMNS, NUMERIC_COLUMNS, read_export
+from runtime.scoring.export import COLUMNS, NUMERIC_COLUMNS, read_export
+from runtime.service.app import create_app
+from runtime.service.settings import Settings
 from tests.conftest import DEFAULT_BUNDLE
 from tests.scoring.conftest import read_csv, row, run_cli, write_export
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from runtime.export import COLUMNS, ExportChunk, ExportError, _header_index, _unwrap, read_export
 from runtime.scoring.chunks import Rows, concat
+from runtime.scoring.export import COLUMNS, ExportChunk, ExportError, _header_index, _unwrap, read_export
 from runtime.scoring.reader import ExportReader, _odd_line
 from tests.scoring.conftest import HEADER, row, write_export
 

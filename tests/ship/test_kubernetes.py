@@ -11,8 +11,8 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from runtime.app import create_app
-from runtime.config import ENVIRONMENT, Settings
+from runtime.service.app import create_app
+from runtime.service.settings import ENVIRONMENT, Settings
 from tests.ship.dockerfile import parse_dockerfile
 
 ROOT = Path(__file__).resolve().parents[2]

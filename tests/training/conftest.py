@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime.bundle import Bundle, load_bundle
-from runtime.export import ExportChunk, read_export
+from runtime.core.bundle import Bundle, load_bundle
+from runtime.scoring.export import ExportChunk, read_export
 from tests.conftest import CUSTOMER_DATA, DEFAULT_BUNDLE, ROOT
 from training.pipeline import clean
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from runtime.export import ExportChunk
+from runtime.scoring.export import ExportChunk
 from training.catalogue import build_catalogue, rank_by_spending
 from training.model import feature_specs, fit
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.export import COLUMNS
+from runtime.scoring.export import COLUMNS
 from tests.conftest import CUSTOMER_DATA, ROOT
 from training.__main__ import main
 

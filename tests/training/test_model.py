@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score, silhouette_score
 
-from runtime.bundle import Bundle, load_bundle
-from runtime.export import ExportChunk, read_export
-from runtime.predictor import Predictor
+from runtime.core.bundle import Bundle, load_bundle
+from runtime.core.predictor import Predictor
+from runtime.scoring.export import ExportChunk, read_export
 from tests.conftest import DEFAULT_BUNDLE, SAMPLES, SEGMENT_NAMES
 from training.model import DISCOUNT_WEIGHT, FittedModel, feature_specs, fit
 from training.pipeline import clean

@@ -12,8 +12,8 @@ import msgspec
 import numpy as np
 import pytest
 
-from runtime.bundle import ARRAYS_FILE, FORMAT_VERSION, Bundle, load_bundle
-from runtime.export import NUMERIC_COLUMNS
+from runtime.core.bundle import ARRAYS_FILE, FORMAT_VERSION, Bundle, load_bundle
+from runtime.scoring.export import NUMERIC_COLUMNS
 from tests.conftest import DEFAULT_BUNDLE
 from tests.training.conftest import Retrain
 from training.model import DISCOUNT_WEIGHT

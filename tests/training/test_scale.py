@@ -9,7 +9,7 @@ from threadpoolctl import threadpool_limits
 
 from bench.synthetic import write_synthetic_export
 from bench.train_scale import format_report, run
-from runtime.export import read_export
+from runtime.scoring.export import read_export
 from training.model import feature_specs, fit
 from training.pipeline import clean
 

@@ -1,0 +1,99 @@
+"""A model ready to serve: a verified bundle, its catalogue, its encoder and its predictor.
+
+Serving, bulk scoring and the bundle's own self-check all read customers and
+predict through here, so every reader takes the same values and answers alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from msgspec.structs import astuple
+
+from runtime.core.bundle import Bundle, BundleError, Segment
+from runtime.core.customer import Customer
+from runtime.core.features import Column
+from runtime.core.predictor import Predictions, Predictor
+
+__all__ = ["BundleCheckError", "Model"]
+
+_CUSTOMER_FIELDS = Customer.__struct_fields__
+
+
+class BundleCheckError(BundleError):
+    """The bundle loads but its catalogue and centroids disagree."""
+
+
+def _transposed(customers: Sequence[Customer]) -> dict[str, tuple[Any, ...]]:
+    """Each field's values in customer order: one pass over the customers, not one per field."""
+    if not customers:
+        return dict.fromkeys(_CUSTOMER_FIELDS, ())
+    return dict(zip(_CUSTOMER_FIELDS, zip(*map(astuple, customers), strict=True), strict=True))
+
+
+class Model:
+    """Customers in, segments out, for one bundle and catalogue."""
+
+    def __init__(self, bundle: Bundle, catalogue: Sequence[Segment] | None = None) -> None:
+        self.bundle = bundle
+        self.predictor = Predictor(bundle)
+        self.version = bundle.manifest.model.version
+        self.catalogue = list(catalogue or bundle.manifest.segments)
+        features = bundle.manifest.features
+        self._fields = list(dict.fromkeys([*self.predictor.encoder.fields,
+                                           *(spec.field for spec in features)]))
+        numeric = {spec.field for spec in features if spec.kind == "numeric"}
+        self._numeric = [field in numeric for field in self._fields]
+
+    def read(self, customers: Sequence[Customer]) -> tuple[Sequence[str], dict[str, Column]]:
+        """The customers' ids, and each model field's values in customer order: what
+        prediction and drift read.
+
+        Numeric fields come as float arrays and categorical ones as codes, converted
+        once for both readers. Raises ``InvalidValue`` naming the index and field.
+        """
+        values = _transposed(customers)
+        columns: dict[str, Column] = {}
+        for field, numeric in zip(self._fields, self._numeric, strict=True):
+            columns[field] = (np.fromiter(values[field], dtype=np.float64, count=len(customers))
+                              if numeric else values[field])
+        return values["CustomerID"], self.predictor.encoder.coded(columns)
+
+    def predict(self, columns: Mapping[str, Column]) -> Predictions:
+        """Predict from columns; raises ``InvalidValue`` naming the index and field."""
+        return self.predictor.predict(columns)
+
+    def check(self) -> None:
+        """Raise :class:`BundleCheckError` unless each segment's profile predicts as that segment."""
+        path = self.bundle.path
+        try:
+            profiles = _profile_columns(self.bundle)
+        except KeyError as exc:
+            raise BundleCheckError(f"{path}: a segment profile lacks {exc}") from exc
+        found = self.predictor.predict_raw(profiles).segments.tolist()
+        expected = [segment.id for segment in self.bundle.manifest.segments]
+        if found != expected:
+            raise BundleCheckError(
+                f"{path}: segment profiles {expected} predict as {found}: "
+                "the catalogue does not match the centroids"
+            )
+
+
+def _profile_columns(bundle: Bundle) -> np.ndarray:
+    """Each segment's profile as raw model columns: the segment's mean customer."""
+    rows = []
+    for segment in bundle.manifest.segments:
+        row: list[float] = []
+        for spec in bundle.manifest.features:
+            if spec.weight == 0:
+                continue
+            if spec.kind in ("numeric", "ordinal"):
+                row.append(segment.profile[spec.field])
+            elif spec.kind == "binary":
+                row.append(segment.profile[f"{spec.field}={spec.categories[1]}"])
+            else:
+                row.extend(segment.profile[f"{spec.field}={c}"] for c in spec.categories)
+        rows.append(row)
+    return np.array(rows, dtype=np.float64)

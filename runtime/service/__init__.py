@@ -1,0 +1,1 @@
+"""The HTTP service: the Starlette app, its middleware and settings, and the uvicorn server."""

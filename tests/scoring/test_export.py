@@ -1,0 +1,313 @@
+"""The export reader: the shared file as delivered, and dirty files built line by line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from runtime.scoring.export import (
+    COLUMNS,
+    NUMERIC_COLUMNS,
+    TEXT_COLUMNS,
+    ExportError,
+    iter_export,
+    read_export,
+)
+
+HEADER = ",".join(COLUMNS)
+CUSTOMER = {
+    "CustomerID": "C001", "Age": "28", "Gender": "F", "City": "Mumbai",
+    "AnnualIncome": "450000", "TotalSpent": "120000", "MonthlyPurchases": "6",
+    "AvgOrderValue": "2000", "AppTimeMinutes": "45", "DiscountUsage": "Medium",
+    "PreferredShoppingTime": "Night",
+}
+
+
+def line(columns: tuple[str, ...] = COLUMNS, **values: str) -> str:
+    """One export line for CUSTOMER with ``values`` replacing its fields."""
+    return ",".join({**CUSTOMER, **values}[name] for name in columns)
+
+
+def write(tmp_path: Path, text: str | bytes, name: str = "export.csv") -> Path:
+    path = tmp_path / name
+    if isinstance(text, str):
+        path.write_text(text, encoding="utf-8", newline="")
+    else:
+        path.write_bytes(text)
+    return path
+
+
+def reasons(path: Path) -> list[tuple[int, str, str]]:
+    return [(row.line, row.customer_id, row.reason) for row in read_export(path).rejected]
+
+
+# The shared export, as delivered
+
+
+def test_the_shared_export_keeps_96_of_100_rows_and_says_why_4_are_set_aside(
+    customer_data: Path,
+) -> None:
+    export = read_export(customer_data)
+    assert export.rows_read == 100
+    assert len(export) == 96
+    assert reasons(customer_data) == [
+        (5, "C004", "missing value: AnnualIncome"),
+        (9, "C008", "missing value: AppTimeMinutes"),
+        (16, "C015", "missing value: DiscountUsage"),
+        (101, "C100", "truncated: 8 of 11 fields"),
+    ]
+    assert dict(export.rejection_counts()) == {"missing value": 3, "truncated": 1}
+
+
+def test_the_shared_export_is_read_column_by_column_with_its_line_numbers(
+    customer_data: Path,
+) -> None:
+    export = read_export(customer_data)
+    assert set(export.columns) == set(COLUMNS)
+    assert export.columns["CustomerID"][0] == "C001"  # no byte-order mark, no quote
+    assert export.columns["Age"][0] == 28.0
+    assert export.columns["City"][0] == "Bangalore"
+    assert export.columns["PreferredShoppingTime"][0] == "Night"
+    assert export.lines[:5].tolist() == [2, 3, 4, 6, 7]  # line 5 is C004, set aside
+    for name in NUMERIC_COLUMNS:
+        assert export.columns[name].dtype == np.float64
+        assert np.isfinite(export.columns[name]).all()
+    for name in TEXT_COLUMNS:
+        assert export.columns[name].dtype.kind == "U"
+        assert len(export.columns[name]) == 96
+
+
+# Shapes a file comes in
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path: Path) -> None:
+    path = write(tmp_path, ("\ufeff" + HEADER + "\n" + line() + "\n").encode())
+    export = read_export(path)
+    assert export.columns["CustomerID"].tolist() == ["C001"]
+
+
+def test_every_line_quoted_as_one_field_is_read_as_its_fields(tmp_path: Path) -> None:
+    text = f'"{HEADER}"\n"{line()}"\n"{line(CustomerID="C002", Age="35")}"\n'
+    export = read_export(write(tmp_path, text))
+    assert export.columns["CustomerID"].tolist() == ["C001", "C002"]
+    assert export.columns["Age"].tolist() == [28.0, 35.0]
+    assert export.rejected == []
+
+
+def test_plain_csv_with_quoted_fields_is_read_too(tmp_path: Path) -> None:
+    quoted = line(City='"Navi Mumbai, MH"', Gender='"F"')
+    text = f"{HEADER}\n{line()}\n{quoted}\n"
+    export = read_export(write(tmp_path, text))
+    assert export.columns["City"].tolist() == ["Mumbai", "Navi Mumbai, MH"]
+    assert export.columns["Gender"].tolist() == ["F", "F"]
+
+
+def test_quotes_doubled_inside_a_quoted_line_are_read(tmp_path: Path) -> None:
+    inner = line(City='"Navi Mumbai, MH"').replace('"', '""')
+    export = read_export(write(tmp_path, f'"{HEADER}"\n"{inner}"\n'))
+    assert export.columns["City"].tolist() == ["Navi Mumbai, MH"]
+
+
+def test_crlf_line_endings(tmp_path: Path) -> None:
+    text = f'"{HEADER}"\r\n"{line()}"\r\n{line(CustomerID="C002")}\r\n'
+    export = read_export(write(tmp_path, text))
+    assert export.columns["CustomerID"].tolist() == ["C001", "C002"]
+    assert export.columns["PreferredShoppingTime"].tolist() == ["Night", "Night"]
+    assert export.lines.tolist() == [2, 3]
+
+
+def test_blank_lines_are_skipped_but_still_counted(tmp_path: Path) -> None:
+    text = f"\n{HEADER}\n\n{line()}\n   \n\n{line(CustomerID='C002', Age='')}\n\n"
+    path = write(tmp_path, text)
+    export = read_export(path)
+    assert export.lines.tolist() == [4]
+    assert reasons(path) == [(7, "C002", "missing value: Age")]
+    assert export.rows_read == 2
+
+
+def test_columns_in_another_order_are_matched_by_name(tmp_path: Path) -> None:
+    order = tuple(reversed(COLUMNS))
+    text = ",".join(order) + "\n" + line(order) + "\n"
+    export = read_export(write(tmp_path, text))
+    for name in COLUMNS:
+        expected = CUSTOMER[name] if name in TEXT_COLUMNS else float(CUSTOMER[name])
+        assert export.columns[name].tolist() == [expected], name
+
+
+def test_extra_columns_are_allowed_and_ignored(tmp_path: Path) -> None:
+    text = f"{HEADER},Email\n{line()},a@example.com\n{line(CustomerID='C002')}\n"
+    export = read_export(write(tmp_path, text))
+    assert export.columns["CustomerID"].tolist() == ["C001"]
+    assert reasons(tmp_path / "export.csv") == [(3, "C002", "truncated: 11 of 12 fields")]
+
+
+def test_blanks_around_values_are_stripped(tmp_path: Path) -> None:
+    text = f"{HEADER}\n{line(City='  Mumbai ', Age=' 28 ', Gender=' F')}\n"
+    export = read_export(write(tmp_path, text))
+    assert export.columns["City"].tolist() == ["Mumbai"]
+    assert export.columns["Gender"].tolist() == ["F"]
+    assert export.columns["Age"].tolist() == [28.0]
+
+
+# Rows set aside, each with its line and reason
+
+
+def test_missing_values_name_the_column(tmp_path: Path) -> None:
+    rows = [
+        line(CustomerID="C001", AnnualIncome=""),
+        line(CustomerID="C002", City="  "),
+        line(CustomerID="C003", DiscountUsage=""),
+        line(CustomerID="C004", AppTimeMinutes=" "),
+        line(CustomerID="C005"),
+    ]
+    path = write(tmp_path, '"' + HEADER + '"\n' + "".join(f'"{row}"\n' for row in rows))
+    assert reasons(path) == [
+        (2, "C001", "missing value: AnnualIncome"),
+        (3, "C002", "missing value: City"),
+        (4, "C003", "missing value: DiscountUsage"),
+        (5, "C004", "missing value: AppTimeMinutes"),
+    ]
+    assert read_export(path).columns["CustomerID"].tolist() == ["C005"]
+
+
+def test_a_missing_customer_id_is_a_missing_value(tmp_path: Path) -> None:
+    path = write(tmp_path, f"{HEADER}\n{line(CustomerID='')}\n")
+    assert reasons(path) == [(2, "", "missing value: CustomerID")]
+
+
+def test_short_rows_are_truncated(tmp_path: Path) -> None:
+    short = line().rsplit(",", 3)[0]
+    path = write(tmp_path, f'"{HEADER}"\n"{short}"\nC009\n')
+    assert reasons(path) == [
+        (2, "C001", "truncated: 8 of 11 fields"),
+        (3, "C009", "truncated: 1 of 11 fields"),
+    ]
+
+
+def test_rows_with_too_many_fields_are_set_aside(tmp_path: Path) -> None:
+    path = write(tmp_path, f"{HEADER}\n{line()},extra\n{line(CustomerID='C002')}\n")
+    assert reasons(path) == [(2, "C001", "too many fields: 12 of 11")]
+    assert read_export(path).columns["CustomerID"].tolist() == ["C002"]
+
+
+@pytest.mark.parametrize("value", ["n/a", "abc", "12 000", "0x10", "1.2.3"])
+def test_a_word_where_a_number_belongs_is_not_a_number(tmp_path: Path, value: str) -> None:
+    path = write(tmp_path, f'"{HEADER}"\n"{line(TotalSpent=value)}"\n')
+    assert reasons(path) == [(2, "C001", f"not a number: TotalSpent = {value!r}")]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-Infinity", "1e400"])
+def test_non_finite_numbers_are_set_aside(tmp_path: Path, value: str) -> None:
+    path = write(tmp_path, f"{HEADER}\n{line(Age=value)}\n")
+    assert reasons(path) == [(2, "C001", f"not a finite number: Age = {value!r}")]
+
+
+def test_unbalanced_quotes_set_aside_only_their_line(tmp_path: Path) -> None:
+    broken = '"C002,3"1,F'
+    path = write(tmp_path, f"{HEADER}\n{line()}\n{broken}\n{line(CustomerID='C003')}\n")
+    export = read_export(path)
+    assert export.columns["CustomerID"].tolist() == ["C001", "C003"]
+    [rejected] = export.rejected
+    assert rejected.line == 3
+    assert rejected.reason.startswith("malformed quoting: ")
+
+
+def test_a_few_bad_cells_among_many_rows_are_each_found(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    # The reader converts columns at once and corners bad cells by halving: check it
+    # finds every planted defect, wherever it falls, across chunk boundaries.
+    count = 3000
+    bad = sorted(rng.choice(count, size=12, replace=False).tolist())
+    defects = [("AvgOrderValue", "n/a", "not a number"), ("Gender", "", "missing value"),
+               ("MonthlyPurchases", "", "missing value"), ("Age", "inf", "not a finite number")]
+    lines, expected = [], []
+    for number in range(count):
+        values = {"CustomerID": f"C{number:05d}", "Age": str(20 + number % 50)}
+        if number in bad:
+            name, value, reason = defects[bad.index(number) % len(defects)]
+            values[name] = value
+            detail = f" = {value!r}" if value else ""
+            expected.append((number + 2, values["CustomerID"], f"{reason}: {name}{detail}"))
+        lines.append(f'"{line(**values)}"\n')
+    path = write(tmp_path, f'\ufeff"{HEADER}"\n' + "".join(lines))
+    chunks = list(iter_export(path, chunk_rows=700))
+    assert len(chunks) == 5
+    rejected = [(r.line, r.customer_id, r.reason) for c in chunks for r in c.rejected]
+    assert rejected == expected
+    export = read_export(path)
+    assert len(export) == count - len(bad)
+    assert export.lines.tolist() == [n + 2 for n in range(count) if n not in bad]
+    assert export.columns["Age"].tolist() == [20.0 + n % 50 for n in range(count) if n not in bad]
+
+
+def test_chunks_add_up_to_the_whole_export(tmp_path: Path) -> None:
+    rows = [line(CustomerID=f"C{n:03d}", AppTimeMinutes="" if n % 7 == 3 else "45")
+            for n in range(50)]
+    path = write(tmp_path, HEADER + "\n" + "\n".join(rows) + "\n")
+    chunks = list(iter_export(path, chunk_rows=8))
+    whole = read_export(path)
+    assert len(chunks) == 7
+    assert sum(len(chunk) for chunk in chunks) == len(whole) == 43
+    assert np.concatenate([c.lines for c in chunks]).tolist() == whole.lines.tolist()
+    assert [r.line for c in chunks for r in c.rejected] == [r.line for r in whole.rejected]
+
+
+# Files that are not exports
+
+
+def test_a_missing_required_column_names_the_file_and_the_column(tmp_path: Path) -> None:
+    header = HEADER.replace(",AppTimeMinutes", "")
+    path = write(tmp_path, f"{header}\n")
+    with pytest.raises(ExportError) as error:
+        read_export(path)
+    assert str(path) in str(error.value)
+    assert "missing required column AppTimeMinutes" in str(error.value)
+    assert "line 1" in str(error.value)
+
+
+def test_a_repeated_column_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, f"\n{HEADER},City\n")
+    with pytest.raises(ExportError, match="line 2: repeated column City") as error:
+        read_export(path)
+    assert str(path) in str(error.value)
+
+
+@pytest.mark.parametrize("text", ["", "\ufeff", "\n\n  \n"])
+def test_an_empty_file_is_refused(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ExportError, match="the file is empty") as error:
+        read_export(path)
+    assert str(path) in str(error.value)
+
+
+@pytest.mark.parametrize("tail", ["", "\n", "\n\n\n"])
+def test_a_header_without_rows_reads_as_no_customers(tmp_path: Path, tail: str) -> None:
+    export = read_export(write(tmp_path, f'"{HEADER}"{tail}'))
+    assert len(export) == 0
+    assert export.rejected == []
+    assert set(export.columns) == set(COLUMNS)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe",
+        HEADER.encode() + b"\nC001,28,F,M\xfcnchen,1,2,3,4,5,Low,Day\n",  # Latin-1, not UTF-8
+    ],
+    ids=["binary", "latin-1"],
+)
+def test_a_file_that_is_not_utf8_text_is_refused(tmp_path: Path, content: bytes) -> None:
+    path = write(tmp_path, content)
+    with pytest.raises(ExportError, match="not UTF-8 text") as error:
+        read_export(path)
+    assert str(path) in str(error.value)
+
+
+def test_a_missing_file_or_a_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="cannot open"):
+        read_export(tmp_path / "absent.csv")
+    with pytest.raises(ExportError, match="is a directory"):
+        read_export(tmp_path)
