@@ -23,6 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--k", type=int, default=3, help="number of segments (default: 3)")
     parser.add_argument("--seed", type=int, default=42, help="K-Means random state (default: 42)")
     parser.add_argument("--model-version", help="model version (default: the name of DIR)")
+    parser.add_argument("--warm-start", type=Path, metavar="BUNDLE",
+                        help="start K-Means from this bundle's centroids (a routine retrain: "
+                        "same k and features); the manifest records it as the parent")
     return parser
 
 
@@ -46,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             version=options.model_version,
             command=shlex.join(["python", "-m", "training", *arguments]),
             progress=progress,
+            warm_start=options.warm_start,
         )
     except (ExportError, BundleError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn import config_context
@@ -18,7 +19,17 @@ from runtime.core.features import Encoder
 from runtime.scoring.export import NUMERIC_COLUMNS, ExportChunk
 from training.catalogue import rank_by_spending
 
-__all__ = ["DISCOUNT_WEIGHT", "FittedModel", "drift_reference", "feature_specs", "fit"]
+if TYPE_CHECKING:  # training.warm imports this module
+    from training.warm import Parent
+
+__all__ = [
+    "DISCOUNT_WEIGHT",
+    "FittedModel",
+    "drift_reference",
+    "feature_specs",
+    "feature_weights",
+    "fit",
+]
 
 # Spending behaviour defines the personas. DiscountUsage separates them too, but
 # at full weight it pulls low spenders who rarely use discounts into the regulars;
@@ -65,6 +76,7 @@ class FittedModel:
     inertia: float
     silhouette: float
     profiles: list[dict[str, float]]  # indexed by segment id
+    start: np.ndarray | None = None  # a warm start's centroids in this space, by parent row
 
     @property
     def sizes(self) -> list[int]:
@@ -76,9 +88,13 @@ class FittedModel:
         return _weighted(self.features, (raw - self.mean) / self.scale)
 
 
+def feature_weights(features: list[FeatureSpec]) -> np.ndarray:
+    """Each model column's weight (features without weight span no column)."""
+    return np.concatenate([np.full(s.width, s.weight) for s in features if s.weight > 0])
+
+
 def _weighted(features: list[FeatureSpec], standardized: np.ndarray) -> np.ndarray:
-    weights = np.concatenate([np.full(s.width, s.weight) for s in features if s.weight > 0])
-    return np.asarray(standardized * weights)
+    return np.asarray(standardized * feature_weights(features))
 
 
 def _profile(
@@ -96,8 +112,9 @@ def _profile(
     return profile
 
 
-def _kmeans(space: np.ndarray, k: int, random_state: int) -> KMeans:
-    """The best of ``N_INIT`` k-means++ starts, chosen on a sample of a large export.
+def _kmeans(space: np.ndarray, k: int, random_state: int, start: np.ndarray | None) -> KMeans:
+    """The best of ``N_INIT`` k-means++ starts, chosen on a sample of a large export;
+    or one run from the warm start ``start``.
 
     One thread: scikit-learn splits the customers among its threads and adds
     their partial sums, so on a large export the centroids' last bits depend on
@@ -109,6 +126,8 @@ def _kmeans(space: np.ndarray, k: int, random_state: int) -> KMeans:
         # Fewer distinct customers than k: say so instead of fitting empty segments.
         warnings.simplefilter("error", ConvergenceWarning)
         try:
+            if start is not None:
+                return KMeans(n_clusters=k, init=start, n_init=1).fit(space)
             if len(space) <= INIT_SAMPLE:
                 return KMeans(n_clusters=k, random_state=random_state, n_init=N_INIT).fit(space)
             rng = np.random.default_rng(random_state)
@@ -120,9 +139,14 @@ def _kmeans(space: np.ndarray, k: int, random_state: int) -> KMeans:
 
 
 def fit(
-    export: ExportChunk, features: list[FeatureSpec], k: int = 3, random_state: int = 42
+    export: ExportChunk,
+    features: list[FeatureSpec],
+    k: int = 3,
+    random_state: int = 42,
+    parent: Parent | None = None,
 ) -> FittedModel:
-    """Standardize, weight, cluster, and renumber clusters by spending rank.
+    """Standardize, weight, cluster (from ``parent``'s centroids when given), and
+    renumber clusters by spending rank.
 
     Raises :class:`runtime.features.InvalidValue` (index into ``export``) for a
     category the features refuse, and :class:`ValueError` when the customers
@@ -139,7 +163,8 @@ def fit(
     scale[scale == 0] = 1.0
     space = np.ascontiguousarray(_weighted(features, (raw - mean) / scale))
     del raw
-    kmeans = _kmeans(space, k, random_state)
+    start = None if parent is None else parent.centroids(features, mean, scale)
+    kmeans = _kmeans(space, k, random_state, start)
     labels = kmeans.labels_
     codes = {
         spec.field: encoder.codes(spec, export.columns[spec.field])
@@ -163,6 +188,7 @@ def fit(
         inertia=float(kmeans.inertia_),
         silhouette=float(silhouette),
         profiles=[label_profiles[label] for label in order],
+        start=start,
     )
 
 

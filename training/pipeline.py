@@ -25,6 +25,8 @@ from training.catalogue import build_catalogue
 from training.cleaning import drop_outliers, incomplete_step
 from training.model import drift_reference, feature_specs, fit
 from training.report import render_report
+from training.stability import RESAMPLES, bootstrap
+from training.warm import load_parent
 
 __all__ = ["MODEL_NAME", "clean", "train"]
 
@@ -63,9 +65,16 @@ def train(
     version: str | None = None,
     command: str = "",
     progress: Callable[[str], None] = lambda line: None,
+    warm_start: Path | None = None,
+    resamples: int = RESAMPLES,
 ) -> Manifest:
-    """Train on the export at ``data`` and write the bundle (and its report) to ``out``."""
+    """Train on the export at ``data`` and write the bundle (and its report) to ``out``.
+
+    With ``warm_start``, K-Means begins from that bundle's centroids (same k and
+    weighted features required), and the manifest names it as the parent.
+    """
     check_replaceable(out)  # before the work, not after it
+    parent = None if warm_start is None else load_parent(warm_start)
     progress(f"reading {data}")
     export = read_export(data)
     if len(export) == 0:
@@ -81,9 +90,12 @@ def train(
             f"{data}: {len(customers)} customers left after cleaning, K-Means needs more than k={k}"
         )
     features = feature_specs(customers)
-    progress(f"fitting K-Means (k={k}, random_state={seed}) on {len(customers)} customers")
+    if parent is not None:
+        parent.check(k, features)
+    start = "" if parent is None else f", warm start from {parent.ref.version}"
+    progress(f"fitting K-Means (k={k}, random_state={seed}{start}) on {len(customers)} customers")
     try:
-        model = fit(customers, features, k=k, random_state=seed)
+        model = fit(customers, features, k=k, random_state=seed, parent=parent)
     except InvalidValue as exc:
         line = customers.lines[exc.index]
         customer = customers.columns["CustomerID"][exc.index]
@@ -91,6 +103,13 @@ def train(
     except ValueError as exc:
         raise ValueError(f"{data}: {exc}") from exc
     progress(f"silhouette {model.silhouette:.4f}, inertia {model.inertia:.2f}, sizes {model.sizes}")
+    stability = bootstrap(model.space(customers), model.segments, k, init=model.start,
+                          resamples=resamples, seed=seed)
+    summary = stability.stability
+    progress(f"bootstrap stability ({summary.resamples} {summary.refit} refits on "
+             f"{summary.sample_size} customers): ARI mean {summary.ari_mean:.3f}, "
+             f"5th percentile {summary.ari_p5:.3f}, worst {summary.ari_worst:.3f}; "
+             f"Jaccard by segment {summary.jaccard}")
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         model=ModelInfo(
@@ -106,15 +125,16 @@ def train(
             data_sha256=_sha256(data),
             cleaning=steps,
             library_versions=_library_versions(),
+            parent=None if parent is None else parent.ref,
         ),
         features=features,
         segments=build_catalogue(model.profiles, model.sizes),
         metrics=Metrics(silhouette=round(model.silhouette, 6), inertia=round(model.inertia, 6),
-                        sizes=model.sizes),
+                        sizes=model.sizes, stability=summary),
         drift=drift_reference(customers, features),
     )
     progress("writing the report")
-    report = render_report(customers, model, manifest, seed=seed)
+    report = render_report(customers, model, manifest, stability, seed=seed)
     written = write_bundle(out, manifest, mean=model.mean, scale=model.scale,
                            centroids=model.centroids, extra_files=report)
     progress(f"bundle written to {out}")

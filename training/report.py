@@ -7,15 +7,12 @@ a sample of the customers.
 
 from __future__ import annotations
 
-import io
-
 import matplotlib
 
-matplotlib.use("Agg")
+matplotlib.use("Agg")  # before pyplot: no display here
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
@@ -26,7 +23,9 @@ from threadpoolctl import threadpool_limits
 
 from runtime.core.bundle import Manifest
 from runtime.scoring.export import ExportChunk
+from training.figures import COLOURS, colour, money, png
 from training.model import SILHOUETTE_MEMORY_MB, FittedModel
+from training.stability import Bootstrap
 
 __all__ = ["K_RANGE", "render_report"]
 
@@ -37,26 +36,6 @@ PLOT_SAMPLE = 5_000  # customers drawn in the projection
 PROFILE_FIELDS = ("AnnualIncome", "TotalSpent", "MonthlyPurchases", "AvgOrderValue",
                   "AppTimeMinutes", "DiscountUsage", "Age")
 MONEY_FIELDS = {"AnnualIncome", "TotalSpent", "AvgOrderValue"}
-COLOURS = ("#d62728", "#2ca02c", "#1f77b4", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f")
-
-
-def _png(figure: Figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
-    plt.close(figure)
-    return buffer.getvalue()
-
-
-def _colour(segment: int) -> str:
-    return COLOURS[segment % len(COLOURS)]
-
-
-def _money(value: float, _position: object = None) -> str:
-    if abs(value) >= 1e6:
-        return f"{value / 1e6:g}M"
-    if abs(value) >= 1e3:
-        return f"{value / 1e3:g}K"
-    return f"{value:g}"
 
 
 def _sample(rng: np.random.Generator, size: int, limit: int) -> np.ndarray:
@@ -92,20 +71,20 @@ def _k_sweep(space: np.ndarray, k: int, seed: int) -> tuple[bytes, list[tuple[in
     left.legend(handles=handles, loc="upper right", fontsize=8)
     sampled = f", on {len(sample):,} sampled customers" if len(sample) < len(space) else ""
     left.set_title(f"Silhouette and inertia against k{sampled}")
-    return _png(figure), rows
+    return png(figure), rows
 
 
 def _profiles(manifest: Manifest) -> bytes:
     figure, axes = plt.subplots(2, 4, figsize=(12, 6), layout="constrained")
     segments = manifest.segments
     ids = [segment.id for segment in segments]
-    colours = [_colour(segment) for segment in ids]
+    colours = [colour(segment) for segment in ids]
     for axis, field in zip(axes.flat, PROFILE_FIELDS, strict=False):
         axis.bar(range(len(segments)), [s.profile[field] for s in segments], color=colours)
         axis.set_title(field)
         axis.set_xticks(range(len(segments)), [str(segment) for segment in ids])
         if field in MONEY_FIELDS:
-            axis.yaxis.set_major_formatter(FuncFormatter(_money))
+            axis.yaxis.set_major_formatter(FuncFormatter(money))
         spec = next((f for f in manifest.features if f.field == field), None)
         if spec is not None and spec.kind == "ordinal":
             axis.set_yticks(range(len(spec.categories)), spec.categories)
@@ -113,12 +92,12 @@ def _profiles(manifest: Manifest) -> bytes:
     legend = axes.flat[-1]
     legend.axis("off")
     legend.legend(
-        [Patch(color=colour) for colour in colours],
+        [Patch(color=shade) for shade in colours],
         [f"{s.id} {s.name}\n({s.size:,} customers)" for s in segments],
         loc="center", fontsize=9, frameon=False,
     )
     figure.suptitle("Segment profiles: means on the training customers, by segment id")
-    return _png(figure)
+    return png(figure)
 
 
 def _projection(space: np.ndarray, model: FittedModel, manifest: Manifest, seed: int) -> bytes:
@@ -132,7 +111,7 @@ def _projection(space: np.ndarray, model: FittedModel, manifest: Manifest, seed:
     for segment in manifest.segments:
         members = flat[segments == segment.id]
         axis.scatter(members[:, 0], members[:, 1], s=14 if small else 4, alpha=0.7 if small else 0.3,
-                     linewidths=0, color=_colour(segment.id))
+                     linewidths=0, color=colour(segment.id))
     centres = (model.centroids - centre) @ axes_t[:2].T
     axis.scatter(centres[:, 0], centres[:, 1], marker="X", s=160, color="black")
     axis.set_xlabel("first principal component")
@@ -141,18 +120,74 @@ def _projection(space: np.ndarray, model: FittedModel, manifest: Manifest, seed:
     axis.set_title(f"Customers in the model space, projected to 2-D{sampled}")
     # Legend entries drawn opaque and at one size, however faint and small the points are.
     handles = [
-        Line2D([], [], marker="o", linestyle="", color=_colour(segment.id), markersize=6,
+        Line2D([], [], marker="o", linestyle="", color=colour(segment.id), markersize=6,
                label=f"{segment.id} {segment.name}")
         for segment in manifest.segments
     ]
     handles.append(Line2D([], [], marker="X", linestyle="", color="black", markersize=9,
                           label="centroids"))
     axis.legend(handles=handles, fontsize=8)
-    return _png(figure)
+    return png(figure)
+
+
+def _stability(bootstrap: Bootstrap, manifest: Manifest) -> bytes:
+    summary = bootstrap.stability
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    left.hist(bootstrap.ari, bins=np.linspace(min(0.0, float(bootstrap.ari.min())), 1, 41),
+              color=COLOURS[2])
+    left.axvline(summary.ari_mean, color="black", label=f"mean {summary.ari_mean:.3f}")
+    left.axvline(summary.ari_p5, color="grey", linestyle="--",
+                 label=f"5th percentile {summary.ari_p5:.3f}")
+    left.set_xlabel("adjusted Rand index of a refit against the model")
+    left.set_ylabel("resamples")
+    left.legend(loc="upper left", fontsize=8)
+    ids = [segment.id for segment in manifest.segments]
+    right.bar(range(len(ids)), summary.jaccard, color=[colour(segment) for segment in ids])
+    right.set_xticks(range(len(ids)), [f"{s.id} {s.name}" for s in manifest.segments],
+                     rotation=15, fontsize=8)
+    # Hennig's reading: above 0.85 highly stable, below 0.6 the cluster dissolves.
+    right.axhline(0.85, color="black", linestyle=":", label="0.85: highly stable")
+    right.axhline(0.6, color="grey", linestyle=":", label="0.6: dissolved below")
+    right.set_ylim(0, 1)
+    right.set_ylabel("clusterwise Jaccard (mean over resamples)")
+    right.legend(loc="lower right", fontsize=8)
+    figure.suptitle(f"Bootstrap stability: {summary.resamples} {summary.refit} refits "
+                    f"on {summary.sample_size:,} customers")
+    return png(figure)
+
+
+def _stability_lines(manifest: Manifest) -> list[str]:
+    summary = manifest.metrics.stability
+    if summary is None:
+        return []
+    refit = ("K-Means from the warm start's centroids" if summary.refit == "warm"
+             else "fresh K-Means (k-means++ restarts)")
+    return [
+        "## Stability",
+        "",
+        f"{summary.resamples} bootstrap resamples (seed {summary.seed}) of "
+        f"{summary.sample_size:,} training customers, each refitted with {refit}; the refit "
+        "assigns every one of those customers and is compared with the model. Jaccard: "
+        "per segment, the mean over resamples of the best-matching refit cluster's Jaccard "
+        "similarity on the resampled customers (Hennig 2007).",
+        "",
+        "| adjusted Rand index: mean | 5th percentile | worst |",
+        "|---|---|---|",
+        f"| {summary.ari_mean:.3f} | {summary.ari_p5:.3f} | {summary.ari_worst:.3f} |",
+        "",
+        "| id | segment | Jaccard |",
+        "|---|---|---|",
+        *(f"| {s.id} | {s.name} | {summary.jaccard[s.id]:.3f} |" for s in manifest.segments),
+        "",
+        "![bootstrap stability](stability.png)",
+        "",
+    ]
 
 
 def _markdown(manifest: Manifest, sweep: list[tuple[int, float, float]], customers: int) -> str:
-    info, metrics = manifest.model, manifest.metrics
+    info, metrics, parent = manifest.model, manifest.metrics, manifest.training.parent
+    start = ("" if parent is None else
+             f" Warm-started from {parent.name} {parent.version} (arrays `{parent.arrays_sha256}`).")
     lines = [
         f"# Training report: {info.name} {info.version}",
         "",
@@ -172,7 +207,7 @@ def _markdown(manifest: Manifest, sweep: list[tuple[int, float, float]], custome
         "## Model",
         "",
         f"K-Means, k = {info.k}, random state {info.random_state}: silhouette "
-        f"{metrics.silhouette:.4f}, inertia {metrics.inertia:.2f}, sizes {metrics.sizes}.",
+        f"{metrics.silhouette:.4f}, inertia {metrics.inertia:.2f}, sizes {metrics.sizes}.{start}",
         "",
         "| feature | kind | weight |",
         "|---|---|---|",
@@ -204,12 +239,14 @@ def _markdown(manifest: Manifest, sweep: list[tuple[int, float, float]], custome
         "",
         "![2-D projection](projection.png)",
         "",
+        *_stability_lines(manifest),
     ]
     return "\n".join(lines)
 
 
 def render_report(
-    customers: ExportChunk, model: FittedModel, manifest: Manifest, seed: int
+    customers: ExportChunk, model: FittedModel, manifest: Manifest, stability: Bootstrap,
+    seed: int,
 ) -> dict[str, bytes]:
     """The report's files, by path relative to the bundle directory."""
     space = model.space(customers)
@@ -219,4 +256,5 @@ def render_report(
         "report/k_sweep.png": sweep_png,
         "report/profiles.png": _profiles(manifest),
         "report/projection.png": _projection(space, model, manifest, seed),
+        "report/stability.png": _stability(stability, manifest),
     }

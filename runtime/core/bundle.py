@@ -39,6 +39,7 @@ __all__ = [
     "BundleError",
     "BundleFormatError",
     "BundleMissingError",
+    "BundleRef",
     "BundleShapeError",
     "CleaningStep",
     "DriftReference",
@@ -47,6 +48,7 @@ __all__ = [
     "Metrics",
     "ModelInfo",
     "Segment",
+    "Stability",
     "TrainingInfo",
     "check_replaceable",
     "load_bundle",
@@ -122,11 +124,20 @@ class CleaningStep(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     reasons: dict[str, int] = {}
 
 
+class BundleRef(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Another bundle, named by its model version and the SHA-256 of its arrays file."""
+
+    name: NonEmpty
+    version: NonEmpty
+    arrays_sha256: Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
+
+
 class TrainingInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     data_file: str
     data_sha256: str
     cleaning: list[CleaningStep]
     library_versions: dict[str, str]
+    parent: BundleRef | None = None  # the bundle a warm start began from
 
 
 class Segment(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -141,10 +152,30 @@ class Segment(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     profile: dict[str, float]
 
 
+class Stability(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Bootstrap stability: K-Means refitted on resamples of ``sample_size`` training customers.
+
+    ``ari_*`` compare each refit's assignment of those customers with the model's;
+    ``jaccard`` holds, per segment id, the mean over resamples of the best-matching
+    refit cluster's Jaccard similarity (Hennig 2007). ``refit`` is ``fresh``
+    (k-means++ restarts) or ``warm`` (from the centroids the model started from).
+    """
+
+    refit: Literal["fresh", "warm"]
+    resamples: Annotated[int, msgspec.Meta(ge=1)]
+    seed: int
+    sample_size: Annotated[int, msgspec.Meta(ge=1)]
+    ari_mean: float
+    ari_p5: float
+    ari_worst: float
+    jaccard: list[float]
+
+
 class Metrics(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     silhouette: float
     inertia: float
     sizes: list[int]
+    stability: Stability | None = None  # absent from bundles trained before it was measured
 
 
 class DriftReference(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
