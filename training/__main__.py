@@ -1,4 +1,8 @@
-"""``python -m training --data PATH --out DIR``: train a model bundle from a customer export."""
+"""``python -m training --data PATH --out DIR``: train a model bundle from a customer export.
+
+``python -m training compare OLD NEW --data PATH`` writes the migration report
+(see :mod:`training.compare_command`).
+"""
 
 from __future__ import annotations
 
@@ -31,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["compare"]:
+        from training.compare_command import main as compare
+
+        return compare(arguments[1:])
     options = _parser().parse_args(arguments)
     if options.k < 2:
         print("error: --k must be at least 2", file=sys.stderr)
