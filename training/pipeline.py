@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import platform
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import metadata
@@ -103,11 +104,13 @@ def train(
     except ValueError as exc:
         raise ValueError(f"{data}: {exc}") from exc
     progress(f"silhouette {model.silhouette:.4f}, inertia {model.inertia:.2f}, sizes {model.sizes}")
+    started = time.perf_counter()
     stability = bootstrap(model.space(customers), model.segments, k, init=model.start,
                           resamples=resamples, seed=seed)
     summary = stability.stability
     progress(f"bootstrap stability ({summary.resamples} {summary.refit} refits on "
-             f"{summary.sample_size} customers): ARI mean {summary.ari_mean:.3f}, "
+             f"{summary.sample_size} customers, {time.perf_counter() - started:.1f} s): "
+             f"ARI mean {summary.ari_mean:.3f}, "
              f"5th percentile {summary.ari_p5:.3f}, worst {summary.ari_worst:.3f}; "
              f"Jaccard by segment {summary.jaccard}")
     manifest = Manifest(

@@ -34,6 +34,7 @@ __all__ = [
     "Bootstrap",
     "adjusted_rand",
     "bootstrap",
+    "clusterwise_jaccard",
 ]
 
 RESAMPLES = 100
@@ -89,8 +90,10 @@ def adjusted_rand(tables: np.ndarray) -> np.ndarray:
     return np.where(spread == 0, 1.0, (together - expected) / safe)
 
 
-def _jaccard(tables: np.ndarray) -> np.ndarray:
-    """Per segment, the mean over resamples of the best refit cluster's Jaccard similarity."""
+def clusterwise_jaccard(tables: np.ndarray) -> np.ndarray:
+    """Per segment (rows of each (k, k) table, counted on the resampled customers), the mean
+    over resamples of its best-matching refit cluster's Jaccard similarity."""
+    tables = tables.astype(np.float64)
     sizes = tables.sum(axis=2, keepdims=True)
     clusters = tables.sum(axis=1, keepdims=True)
     union = sizes + clusters - tables
@@ -161,6 +164,6 @@ def bootstrap(
         ari_mean=round(float(ari.mean()), 6),
         ari_p5=round(float(np.percentile(ari, 5)), 6),
         ari_worst=round(float(ari.min()), 6),
-        jaccard=[round(float(value), 6) for value in _jaccard(tables.drawn)],
+        jaccard=[round(float(value), 6) for value in clusterwise_jaccard(tables.drawn)],
     )
     return Bootstrap(summary, ari)
