@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--warm-start", type=Path, metavar="BUNDLE",
                         help="start K-Means from this bundle's centroids (a routine retrain: "
                         "same k and features); the manifest records it as the parent")
+    parser.add_argument("--resamples", type=int, default=100,
+                        help="bootstrap resamples for the stability figures (default: 100)")
     return parser
 
 
@@ -42,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     options = _parser().parse_args(arguments)
     if options.k < 2:
         print("error: --k must be at least 2", file=sys.stderr)
+        return 2
+    if options.resamples < 1:
+        print("error: --resamples must be at least 1", file=sys.stderr)
         return 2
     from training.pipeline import train  # scikit-learn loads only once the arguments are valid
 
@@ -58,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             command=shlex.join(["python", "-m", "training", *arguments]),
             progress=progress,
             warm_start=options.warm_start,
+            resamples=options.resamples,
         )
     except (ExportError, BundleError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

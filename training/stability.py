@@ -2,7 +2,10 @@
 
 K-Means is refitted on resamples (drawn with replacement) of the training
 customers, the way training fits it: fresh k-means++ restarts, or a warm start
-from the centroids the model itself started from. Each refit is scored twice:
+from the centroids the model itself started from. A real export lists each
+customer once, so a refit sees each drawn customer once: duplicates would weigh
+some customers double, which no retrain does (about 63% of the customers, the
+distinct ones of a resample). Each refit is scored twice:
 
 - the adjusted Rand index of its assignment of every sampled customer against
   the model's (1 is the same partition, 0 what chance gives);
@@ -63,6 +66,7 @@ class _Tables:
 
 
 def _tables(segments: np.ndarray, refits: np.ndarray, drawn: np.ndarray, k: int) -> _Tables:
+    """``drawn`` marks, per resample, the customers it holds."""
     resamples = len(refits)
     cells = (np.arange(resamples)[:, None] * k + segments[None, :]) * k + refits
     size = resamples * k * k
@@ -105,6 +109,10 @@ def clusterwise_jaccard(tables: np.ndarray) -> np.ndarray:
 
 
 def _refit(space: np.ndarray, k: int, init: np.ndarray | None, seed: int) -> np.ndarray:
+    if len(space) < k:
+        # Fewer customers than segments (a tiny export): each is its own cluster. The rows
+        # repeat to make k; a repeat never wins the nearest-centroid tie, the first one does.
+        return space[np.arange(k) % len(space)]
     if init is None:
         kmeans = KMeans(n_clusters=k, n_init=FRESH_RESTARTS, random_state=seed)
     else:
@@ -145,15 +153,15 @@ def bootstrap(
     count = len(space)
     draws = rng.integers(0, count, size=(resamples, count))
     seeds = rng.integers(0, 2**31 - 1, size=resamples)
+    drawn = np.zeros((resamples, count), dtype=bool)  # the distinct customers of each resample
+    np.put_along_axis(drawn, draws, True, axis=1)
     with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="openmp"):
         # A resample of a tiny export may hold fewer distinct customers than k: its refit
         # merges segments, which is what instability means, not an error.
         warnings.simplefilter("ignore", ConvergenceWarning)
         centroids = np.stack([
-            _refit(space[draw], k, init, int(s)) for draw, s in zip(draws, seeds, strict=True)
+            _refit(space[chosen], k, init, int(s)) for chosen, s in zip(drawn, seeds, strict=True)
         ])
-    # How many times each resample drew each customer: Hennig's Jaccard counts every draw.
-    drawn = np.stack([np.bincount(draw, minlength=count) for draw in draws])
     tables = _tables(segments, _nearest(space, centroids), drawn, k)
     ari = adjusted_rand(tables.everyone)
     summary = Stability(

@@ -103,12 +103,12 @@ def test_on_the_shared_data_warm_refits_keep_the_segments_and_fresh_ones_do_not(
     print(f"fresh {fresh}\nwarm {warm}")
     warm_mean, warm_p5, _, *warm_jaccard = warm
     fresh_mean, fresh_p5, _, *fresh_jaccard = fresh
+    # The targets of issue 17 for a routine retrain.
     assert warm_mean >= 0.95
+    assert warm_p5 >= 0.80
     assert min(warm_jaccard) >= 0.95
-    # The 5th percentile sits in the tail of resamples that tip K-Means into the data's
-    # second local optimum (ARI about 0.4 to 0.6): 0.75 measured over 1,000 resamples.
-    assert warm_p5 >= 0.75
-    assert fresh_mean < 0.85 and fresh_p5 < 0.5 and max(fresh_jaccard) < 0.9
+    # Fresh refits: one in twenty lands in the data's other local optimum.
+    assert fresh_mean < 0.9 and fresh_p5 < 0.5 and max(fresh_jaccard) < 0.95
     assert warm_mean - fresh_mean > 0.1
 
 
