@@ -55,6 +55,10 @@ def main(argv: list[str]) -> int:
     from training.compare import compare  # scikit-learn loads only once the arguments are valid
     from training.migration import verdict, write_migration
 
+    if options.old.resolve() == options.new.resolve():
+        print(f"error: {options.new}: OLD and NEW are the same bundle; nothing to compare",
+              file=sys.stderr)
+        return 2
     try:
         old, new = load_bundle(options.old), load_bundle(options.new)
         export = read_export(options.data)
@@ -69,8 +73,5 @@ def main(argv: list[str]) -> int:
     except (BundleError, ExportError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    status = "passed" if migration.passed else "FAILED"
-    print(f"{status}: {migration.moved} of {migration.customers} customers "
-          f"({migration.moved_share:.2%}) change segment, limit {migration.limit:.2%}; "
-          f"report in {written[0]}")
+    print(f"{migration.summary()}; report in {written[0]}")
     return 0 if migration.passed else FAILED

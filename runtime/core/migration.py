@@ -48,6 +48,13 @@ class Migration(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     passed: bool
     movement: list[list[Count]]
 
+    def summary(self) -> str:
+        """The verdict in one line, as the compare command and the promote step print it."""
+        status = "passed" if self.passed else "FAILED"
+        return (f"{status}: {self.moved} of {self.customers} customers ({self.moved_share:.2%}) "
+                f"change segment from {self.old.version} to {self.new.version}, "
+                f"limit {self.limit:.2%} (on {self.export_file})")
+
 
 _decoder = msgspec.json.Decoder(Migration)
 

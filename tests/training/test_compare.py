@@ -40,7 +40,9 @@ def test_the_same_model_moves_nobody_and_passes(
 ) -> None:
     new = candidate(shipped, tmp_path / "1.1.0", shipped.centroids)
     assert compare(DEFAULT_BUNDLE, new, "--data", customer_data) == 0
-    assert capsys.readouterr().out.startswith("passed: 0 of 96 customers (0.00%) change segment")
+    assert capsys.readouterr().out.startswith(
+        "passed: 0 of 96 customers (0.00%) change segment from 1.0.0 to 1.1.0, limit 5.00% "
+        "(on CustomerData.csv); report in ")
     verdict = read_migration(new, load_bundle(new).checksum)
     assert (verdict.passed, verdict.moved, verdict.customers, verdict.limit) == (True, 0, 96, 0.05)
     assert verdict.movement == [[18, 0, 0], [0, 25, 0], [0, 0, 53]]
@@ -91,6 +93,30 @@ def test_a_missing_bundle_ends_in_one_error_line_and_writes_nothing(
     assert compare(tmp_path / "absent", new, "--data", customer_data) == 1
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and "absent: bundle directory not found" in errors[0], errors
+    assert not any((new / name).exists() for name in OUTPUTS)
+
+
+def test_a_customer_the_bundles_refuse_ends_in_one_error_line_naming_its_line(
+    customer_data: Path, shipped: Bundle, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    new = candidate(shipped, tmp_path / "1.1.0", shipped.centroids)
+    lines = customer_data.read_text(encoding="utf-8-sig").splitlines()
+    lines[2] = lines[2].replace(",M,", ",Robot,", 1)  # C002, on line 3
+    export = tmp_path / "export.csv"
+    export.write_text("\n".join(lines) + "\n")
+    assert compare(DEFAULT_BUNDLE, new, "--data", export) == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, errors
+    assert f"{export}: line 3 (C002): Gender" in errors[0] and "Robot" in errors[0], errors
+    assert not any((new / name).exists() for name in OUTPUTS)
+
+
+def test_comparing_a_bundle_with_itself_is_refused_and_writes_nothing(
+    customer_data: Path, shipped: Bundle, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    new = candidate(shipped, tmp_path / "1.1.0", shipped.centroids)
+    assert compare(new, tmp_path / "." / "1.1.0", "--data", customer_data) == 2
+    assert "OLD and NEW are the same bundle" in capsys.readouterr().err
     assert not any((new / name).exists() for name in OUTPUTS)
 
 
