@@ -93,3 +93,16 @@ def test_a_missing_or_broken_parent_ends_in_one_error_line(
         assert code == 1
         assert len(errors) == 1 and fragment in errors[0] and str(parent) in errors[0], errors
         assert not (tmp_path / "out").exists()
+
+
+def test_segment_ids_come_from_the_catalogue_not_from_the_parents_row_order(
+    customer_data: Path, shipped: Bundle, tmp_path: Path
+) -> None:
+    # A parent whose rows hold the high-value centre first and the price-sensitive one second.
+    swapped = tmp_path / "swapped"
+    write_bundle(swapped, shipped.manifest, mean=shipped.mean, scale=shipped.scale,
+                 centroids=shipped.centroids[[1, 0, 2]])
+    train(customer_data, tmp_path / "1.1.0", warm_start=swapped)
+    warm = load_bundle(tmp_path / "1.1.0")
+    np.testing.assert_allclose(warm.centroids, shipped.centroids, atol=1e-12)
+    assert [s.size for s in warm.manifest.segments] == [18, 15, 53]
