@@ -13,11 +13,13 @@ import numpy as np
 from sklearn import config_context
 from sklearn.metrics import silhouette_score
 
-from runtime.core.bundle import Bundle, FeatureSpec
+from runtime.core.bundle import Bundle, FeatureSpec, Stability
 from runtime.core.features import InvalidValue
 from runtime.core.predictor import Predictions, Predictor
 from runtime.scoring.export import ExportChunk
+from training.cleaning import drop_outliers
 from training.model import SILHOUETTE_MEMORY_MB, SILHOUETTE_SAMPLE, feature_weights
+from training.stability import bootstrap
 
 __all__ = ["Comparison", "centroids_in_units", "compare", "model_column_names"]
 
@@ -50,6 +52,9 @@ class Comparison:
     movement: np.ndarray  # (k old, k new) customers by old and new segment id
     silhouettes: tuple[float, float]  # each bundle's, on the export, in its own space
     silhouette_sample: int  # customers the silhouettes were scored on
+    # Each bundle's bootstrap on this export's customers as training cleans them, refits
+    # warm from its own centroids: its segments' stability here (recorded at training or not).
+    stabilities: tuple[Stability, Stability]
     columns: list[str] | None  # model columns, when both bundles share them
     shift: np.ndarray | None  # (k, columns) new minus old centroid, original units
 
@@ -76,6 +81,11 @@ def _silhouette(predictions: Predictions, sample: np.ndarray) -> float:
         return float(silhouette_score(predictions.scaled[sample], segments))
 
 
+def _stability(bundle: Bundle, predictions: Predictions, keep: np.ndarray, seed: int) -> Stability:
+    return bootstrap(predictions.scaled[keep], predictions.segments[keep],
+                     bundle.manifest.model.k, init=bundle.centroids, seed=seed).stability
+
+
 def _predict(bundle: Bundle, export: ExportChunk) -> Predictions:
     try:
         return Predictor(bundle).predict(export.columns)
@@ -96,6 +106,7 @@ def compare(old: Bundle, new: Bundle, export: ExportChunk, seed: int = 42) -> Co
     k_old, k_new = old.manifest.model.k, new.manifest.model.k
     movement = np.bincount(before.segments * k_new + after.segments,
                            minlength=k_old * k_new).reshape(k_old, k_new)
+    keep, _ = drop_outliers(export)  # outliers would pull the refits as training never does
     rng = np.random.default_rng(seed)
     sample = (np.arange(len(export)) if len(export) <= SILHOUETTE_SAMPLE
               else np.sort(rng.choice(len(export), SILHOUETTE_SAMPLE, replace=False)))
@@ -107,6 +118,7 @@ def compare(old: Bundle, new: Bundle, export: ExportChunk, seed: int = 42) -> Co
         movement=movement,
         silhouettes=(_silhouette(before, sample), _silhouette(after, sample)),
         silhouette_sample=len(sample),
+        stabilities=(_stability(old, before, keep, seed), _stability(new, after, keep, seed)),
         columns=columns if comparable else None,
         shift=centroids_in_units(new) - centroids_in_units(old) if comparable else None,
     )

@@ -95,7 +95,14 @@ def _stability(stability: Stability | None) -> tuple[str, str]:
         return "not recorded", "not recorded"
     jaccard = " / ".join(f"{value:.3f}" for value in stability.jaccard)
     return (f"{stability.ari_mean:.3f} / {stability.ari_p5:.3f} / {stability.ari_worst:.3f} "
-            f"({stability.resamples} {stability.refit} refits)", jaccard)
+            f"({stability.resamples} {stability.refit} refits on {stability.sample_size:,})",
+            jaccard)
+
+
+def _side_by_side(what: str, old: Stability | None, new: Stability | None) -> list[str]:
+    (old_ari, old_jaccard), (new_ari, new_jaccard) = _stability(old), _stability(new)
+    return [f"| bootstrap ARI {what}: mean / 5th percentile / worst | {old_ari} | {new_ari} |",
+            f"| clusterwise Jaccard by segment id {what} | {old_jaccard} | {new_jaccard} |"]
 
 
 def _number(value: float) -> str:
@@ -145,8 +152,6 @@ def render_migration(comparison: Comparison, migration: Migration) -> str:
               for name, row in zip(_names(old), comparison.shift, strict=True)),
             "",
         ]
-    (old_ari, old_jaccard), (new_ari, new_jaccard) = (
-        _stability(old.manifest.metrics.stability), _stability(new.manifest.metrics.stability))
     sample = (f" (scored on {comparison.silhouette_sample:,} sampled customers)"
               if comparison.silhouette_sample < migration.customers else "")
     lines += [
@@ -158,8 +163,13 @@ def render_migration(comparison: Comparison, migration: Migration) -> str:
         f"{_number(comparison.silhouettes[1])} |",
         f"| silhouette at training | {old.manifest.metrics.silhouette:.4f} | "
         f"{new.manifest.metrics.silhouette:.4f} |",
-        f"| bootstrap ARI: mean / 5th percentile / worst | {old_ari} | {new_ari} |",
-        f"| clusterwise Jaccard by segment id | {old_jaccard} | {new_jaccard} |",
+        *_side_by_side("on this export", *comparison.stabilities),
+        *_side_by_side("at training", old.manifest.metrics.stability,
+                       new.manifest.metrics.stability),
+        "",
+        "On this export: each bundle's segments refitted on bootstrap resamples of the "
+        "export's customers as training cleans them (outliers dropped), starting from the "
+        "bundle's own centroids. At training: as the manifest records.",
         "",
     ]
     return "\n".join(lines)

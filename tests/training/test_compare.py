@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import msgspec
@@ -83,7 +84,12 @@ def test_the_centroid_shift_is_reported_in_original_units(
     page = (new / "migration.md").read_text()
     assert "| 2 Value-Seeking Regular | +50,000.00 | +0.00 | +0.00 | +0.00 | +0.00 | +0.00 |" in page
     assert "| 0 Price-Sensitive Occasional | +0.00 | +0.00 |" in page
-    assert "| bootstrap ARI: mean / 5th percentile / worst | not recorded | not recorded |" in page
+    assert "| bootstrap ARI at training: mean / 5th percentile / worst | not recorded | not " \
+        "recorded |" in page
+    on_export = re.search(r"^\| bootstrap ARI on this export: mean / 5th percentile / worst \| "
+                          r"([\d.]+) / [\d.]+ / [\d.]+ \(100 warm refits on 86\) \|", page, re.M)
+    assert on_export is not None, page
+    assert 0.5 < float(on_export.group(1)) <= 1
 
 
 def test_a_missing_bundle_ends_in_one_error_line_and_writes_nothing(
