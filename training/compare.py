@@ -1,8 +1,9 @@
 """Two bundles on one export: who changes segment, how far each centroid moved, which model is better.
 
 Every complete customer of the export is assigned by both bundles, as serving
-would assign them (no outlier is dropped: they are customers too). Segment ids
-are the catalogue's, so the movement matrix reads old persona against new one.
+would assign them (no outlier is dropped: they are customers too); only the
+stability refits leave outliers out, as training does. Segment ids are the
+catalogue's, so the movement matrix reads old persona against new one.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from runtime.core.features import InvalidValue
 from runtime.core.predictor import Predictions, Predictor
 from runtime.scoring.export import ExportChunk
 from training.cleaning import drop_outliers
-from training.model import SILHOUETTE_MEMORY_MB, SILHOUETTE_SAMPLE, feature_weights
+from training.model import SILHOUETTE_MEMORY_MB, SILHOUETTE_SAMPLE
 from training.stability import bootstrap
+from training.warm import centroids_in_units
 
-__all__ = ["Comparison", "centroids_in_units", "compare", "model_column_names"]
+__all__ = ["Comparison", "compare", "model_column_names"]
 
 
 def model_column_names(features: list[FeatureSpec]) -> list[str]:
@@ -35,12 +37,6 @@ def model_column_names(features: list[FeatureSpec]) -> list[str]:
         else:
             names.append(spec.field)
     return names
-
-
-def centroids_in_units(bundle: Bundle) -> np.ndarray:
-    """The bundle's centroids in original units (ordinal codes for ordinal fields)."""
-    weights = feature_weights(bundle.manifest.features)
-    return np.asarray(bundle.centroids / weights * bundle.scale + bundle.mean)
 
 
 @dataclass(frozen=True)

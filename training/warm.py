@@ -16,7 +16,13 @@ import numpy as np
 from runtime.core.bundle import Bundle, BundleRef, FeatureSpec, load_bundle
 from training.model import feature_weights
 
-__all__ = ["Parent", "load_parent"]
+__all__ = ["Parent", "centroids_in_units", "load_parent"]
+
+
+def centroids_in_units(bundle: Bundle) -> np.ndarray:
+    """The bundle's centroids in original units (ordinal codes for ordinal fields)."""
+    weights = feature_weights(bundle.manifest.features)
+    return np.asarray(bundle.centroids / weights * bundle.scale + bundle.mean)
 
 
 def _model_columns(features: list[FeatureSpec]) -> list[tuple[str, str, list[str]]]:
@@ -49,8 +55,7 @@ class Parent:
 
     def centroids(self, features: list[FeatureSpec], mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
         """The parent's centroids in the space of a model with ``features``, ``mean`` and ``scale``."""
-        parent = self.bundle
-        original = parent.centroids / feature_weights(parent.manifest.features) * parent.scale + parent.mean
+        original = centroids_in_units(self.bundle)
         return np.ascontiguousarray((original - mean) / scale * feature_weights(features))
 
 

@@ -11,10 +11,8 @@ import pytest
 from runtime.core.bundle import Bundle, load_bundle, write_bundle
 from tests.conftest import DEFAULT_BUNDLE
 from training.__main__ import main
-from training.compare import centroids_in_units
-from training.model import feature_weights
 from training.pipeline import train
-from training.warm import load_parent
+from training.warm import centroids_in_units, load_parent
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +44,12 @@ def test_the_parent_centroids_keep_their_original_units_in_a_new_scaling(shipped
     # Next month: every mean shifted and every spread doubled.
     mean, scale = shipped.mean * 1.1 + 3.0, shipped.scale * 2.0
     mapped = parent.centroids(features, mean, scale)
-    in_units = mapped / feature_weights(features) * scale + mean
-    np.testing.assert_allclose(in_units, centroids_in_units(shipped), rtol=1e-12)
-    # Income in the parent's segment 1, by hand: weighted, standardized, back to money.
+    # The five spending fields at weight 1, DiscountUsage at 0.8 (the shipped model's).
+    weights = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.8])
+    parent_units = shipped.centroids / weights * shipped.scale + shipped.mean
+    np.testing.assert_allclose(mapped / weights * scale + mean, parent_units, rtol=1e-12)
+    np.testing.assert_allclose(centroids_in_units(shipped), parent_units, rtol=1e-12)
+    # Income in the parent's segment 1, by hand: standardized, back to money, standardized anew.
     income = shipped.centroids[1, 0] * shipped.scale[0] + shipped.mean[0]
     assert mapped[1, 0] == pytest.approx((income - mean[0]) / scale[0])
 
