@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from runtime.core.bundle import Segment
 from runtime.scoring.columns import RejectedRow
 from runtime.scoring.model import Scored
-from runtime.scoring.paths import AtomicFile
+from runtime.scoring.paths import AtomicFile, OutputError
 
 __all__ = ["Format", "ScoreFormat", "ScoreOutput", "format_of", "rejected_lines", "rejected_path"]
 
@@ -112,10 +112,16 @@ class ScoreOutput:
 
     def write(self, scored: Scored) -> None:
         """Append one batch's answers and rejected rows."""
-        if len(scored):
-            self._writer.write_table(self.format.table(scored))
-        if scored.rejected:
-            self._rejected.file.write(rejected_lines(scored.rejected))
+        try:
+            if len(scored):
+                self._writer.write_table(self.format.table(scored))
+        except OSError as exc:
+            raise OutputError(f"{self.path}: {exc.strerror or exc}") from exc
+        try:
+            if scored.rejected:
+                self._rejected.file.write(rejected_lines(scored.rejected))
+        except OSError as exc:
+            raise OutputError(f"{self._rejected.target}: {exc.strerror or exc}") from exc
 
     def _discard(self) -> None:
         for file in self._files:
@@ -127,7 +133,12 @@ class ScoreOutput:
             self._discard()
             return
         try:
-            self._writer.close()
+            try:
+                self._writer.close()
+            except OSError as exc:
+                raise OutputError(f"{self.path}: {exc.strerror or exc}") from exc
+            for file in self._files:  # both whole on disk before either is renamed
+                file.finish()
             self._rejected.commit()  # the side file first: the answers' presence means both are whole
             self._answers.commit()
         except BaseException:

@@ -63,12 +63,23 @@ class AtomicFile:
         descriptor = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         self.file: BinaryIO = os.fdopen(descriptor, "wb", buffering=1 << 20)
 
-    def commit(self) -> None:
-        """Close, then rename over the target, judged again just before."""
+    def finish(self) -> None:
+        """Close the file: everything written reaches the disk or fails here, naming the file."""
         try:
             self.file.close()
+        except OSError as exc:
+            self.discard()
+            raise OutputError(f"{self.target}: {exc.strerror or exc}") from exc
+
+    def commit(self) -> None:
+        """Finish, then rename over the target, judged again just before."""
+        self.finish()
+        try:
             writable_target(self.target)
             os.replace(self.temp, self.target)
+        except OSError as exc:
+            self.discard()
+            raise OutputError(f"{self.target}: {exc.strerror or exc}") from exc
         except BaseException:
             self.discard()
             raise
