@@ -137,7 +137,7 @@ def _run_dask(options: argparse.Namespace, bundle: Path, started: float) -> Summ
                          explain=options.explain, scheduler=options.scheduler,
                          kind=format_of(options.output, options.format),
                          part_bytes=int(options.partition_mb * (1 << 20)),
-                         limit=options.max_line_bytes, batch_rows=options.batch_rows)
+                         limit=options.max_line_bytes)
     seconds = time.monotonic() - started
     print(summary.render(seconds, options.output, rejected_path(options.output)), file=sys.stderr)
     return summary

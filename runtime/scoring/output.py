@@ -67,12 +67,14 @@ class ScoreFormat:
         return pa.Table.from_arrays(columns, schema=self.schema)
 
 
-def rejected_lines(rows: list[RejectedRow]) -> bytes:
-    """``rows`` as CSV lines of ``line,CustomerID,reason``."""
+def rejected_lines(rows: list[RejectedRow], prefix: str = "") -> bytes:
+    """``rows`` as CSV lines of ``line,CustomerID,reason``, each after ``prefix``."""
     text = io.StringIO()
     csv.writer(text, lineterminator="\n").writerows(
         (row.line, row.customer_id, row.reason) for row in rows)
-    return text.getvalue().encode()
+    if not prefix:
+        return text.getvalue().encode()
+    return "".join(prefix + line for line in text.getvalue().splitlines(keepends=True)).encode()
 
 
 class ScoreOutput:
@@ -83,17 +85,19 @@ class ScoreOutput:
     """
 
     def __init__(self, path: Path, format: ScoreFormat, kind: Format = "csv",
-                 numbered: str = "line") -> None:
+                 numbered: str = "line", *, rejected: Path | None = None, prefix: str = "") -> None:
         self.path = path
+        self.rejected_path = rejected or rejected_path(path)
         self.format = format
         self.kind = kind
-        self.numbered = numbered
+        self.numbered = numbered  # the header of the side file's columns before CustomerID
+        self.prefix = prefix  # written before each rejected row, under ``numbered``
         self._files: list[AtomicFile] = []
 
     def __enter__(self) -> ScoreOutput:
         try:
             self._answers = self._open(self.path)
-            self._rejected = self._open(rejected_path(self.path))
+            self._rejected = self._open(self.rejected_path)
             self._writer: pacsv.CSVWriter | pq.ParquetWriter = (
                 pq.ParquetWriter(self._answers.file, self.format.schema)
                 if self.kind == "parquet" else
@@ -119,7 +123,7 @@ class ScoreOutput:
             raise OutputError(f"{self.path}: {exc.strerror or exc}") from exc
         try:
             if scored.rejected:
-                self._rejected.file.write(rejected_lines(scored.rejected))
+                self._rejected.file.write(rejected_lines(scored.rejected, self.prefix))
         except OSError as exc:
             raise OutputError(f"{self._rejected.target}: {exc.strerror or exc}") from exc
 

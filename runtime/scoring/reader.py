@@ -35,7 +35,7 @@ from runtime.scoring.lines import (
     read_header,
 )
 
-__all__ = ["RawBatch", "is_parquet", "read_batches"]
+__all__ = ["BATCH_ROWS", "RawBatch", "csv_batches", "is_parquet", "read_batches"]
 
 BATCH_ROWS = 65_536
 _MIN_BLOCK = 4 << 20
@@ -106,22 +106,32 @@ def _physical(row: int, empty: list[int]) -> int:
     return line
 
 
-def _csv_batches(path: Path, file: BinaryIO, limit: int) -> Iterator[RawBatch]:
-    try:
-        header: Header = read_header(file, limit)
-    except HeaderError as exc:
-        raise ExportError(f"{path}: {exc}") from exc
+def csv_batches(path: object, file: BinaryIO, limit: int, header: Header | None = None
+                ) -> Iterator[RawBatch]:
+    """The CSV rows of ``file``, in Arrow's blocks; ``path`` names it in errors.
+
+    Without ``header``, the file starts with it; with one (a part of a file read
+    from its middle), the lines of ``file`` are numbered from 1.
+    """
+    start = 0
+    if header is None:
+        try:
+            header = read_header(file, limit)
+        except HeaderError as exc:
+            raise ExportError(f"{path}: {exc}") from exc
+        start = header.size
     index = _index(path, header.names, header.line)
     width = len(header.names)
     marker = _MARKER + b"," * width
-    lines = BoundedLines(file, limit, marker, first_line=header.line + 1, unquote=header.wrapped)
-    lines.position = header.size
-    numbering = _Numbering(header.line + 1)
+    first = header.line + 1 if start else 1
+    lines = BoundedLines(file, limit, marker, first_line=first, unquote=header.wrapped)
+    lines.position = start
+    numbering = _Numbering(first)
     rejected: list[RejectedRow] = []
     at = index["CustomerID"]
 
     def invalid(row: Any) -> str:
-        number = _physical(int(row.number) + header.line, lines.empty_lines)
+        number = _physical(int(row.number) + first - 1, lines.empty_lines)
         numbering.skip(number)
         if not row.text.strip():  # a blank line, skipped as an empty one is
             return "skip"
@@ -231,4 +241,4 @@ def read_batches(path: str | os.PathLike[str], *, limit: int = DEFAULT_LINE_LIMI
     except OSError as exc:
         raise ExportError(f"{path}: cannot open ({exc.strerror})") from exc
     with file:
-        yield from _sliced(_csv_batches(path, file, limit), batch_rows)
+        yield from _sliced(csv_batches(path, file, limit), batch_rows)
