@@ -43,23 +43,26 @@ from runtime.scoring.paths import OutputError, writable_target
 from runtime.scoring.progress import Summary
 from runtime.scoring.reader import is_parquet
 
-__all__ = ["score_dask", "score_partition"]
+__all__ = ["client", "input_frame", "score_dask", "score_partition"]
 
 _CONNECT_SECONDS = 10
 _COUNTS = pd.DataFrame({"key": pd.Series([], dtype=object), "count": pd.Series([], dtype="int64")})
 
 
 @contextlib.contextmanager
-def _client(scheduler: str | None) -> Iterator[distributed.Client]:
-    """A client of the cluster at ``scheduler``, or of a LocalCluster on loopback for the run."""
+def client(scheduler: str | None) -> Iterator[distributed.Client]:
+    """A client of the cluster at ``scheduler``, or of a LocalCluster on loopback for the run.
+
+    It is the default client while the context lasts, so that ``compute`` runs there.
+    """
     if scheduler:
-        with distributed.Client(scheduler, set_as_default=False, timeout=_CONNECT_SECONDS) as client:
-            yield client
+        with distributed.Client(scheduler, timeout=_CONNECT_SECONDS) as connected:
+            yield connected
         return
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None) as cluster, \
-            distributed.Client(cluster, set_as_default=False) as client:
-        yield client
+            distributed.Client(cluster) as connected:
+        yield connected
 
 
 def score_partition(frame: pd.DataFrame, bundle: Bundle, staging: str, rejected_staging: str,
@@ -84,7 +87,8 @@ def score_partition(frame: pd.DataFrame, bundle: Bundle, staging: str, rejected_
                          "count": pd.Series(list(counts.values()), dtype="int64")})
 
 
-def _frame(source: str, part_bytes: int, limit: int) -> dd.DataFrame:
+def input_frame(source: str, part_bytes: int, limit: int) -> dd.DataFrame:
+    """The export at ``source`` as a Dask dataframe read on the workers (CSV parts or Parquet)."""
     if is_parquet(source):
         with fsspec.open(source, "rb") as file:  # the footer only: which columns there are
             names = pq.read_schema(file).names
@@ -124,12 +128,12 @@ def score_dask(source: str, output: Path, bundle: Bundle, *, explain: bool, sche
             raise OutputError(f"{target}: exists and is not empty; refusing to replace it")
     staged = [_staging(target) for target in targets]
     try:
-        frame = _frame(source, part_bytes, limit)
+        frame = input_frame(source, part_bytes, limit)
         shipped = dask.delayed(bundle, pure=True)  # one task: each worker gets it once
         counted = frame.map_partitions(score_partition, shipped, str(staged[0]), str(staged[1]),
                                        kind, explain, meta=_COUNTS, enforce_metadata=False)
-        with _client(scheduler) as client:
-            counts = client.compute(counted).result()
+        with client(scheduler) as dask_client:
+            counts = dask_client.compute(counted).result()
         for stage, target in zip(staged, targets, strict=True):
             _place(stage, target)
     except BaseException:
