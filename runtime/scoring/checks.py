@@ -121,11 +121,17 @@ def _numeric(name: str, column: pa.Array, verdicts: _Verdicts) -> tuple[np.ndarr
         column = pc.cast(column, pa.string())
     verdicts.add(_mask(pc.equal(pc.utf8_length(column), 0)) | _mask(pc.is_null(column)),
                  lambda row: f"missing value: {name}")
+    # Most cells are plain integers: ASCII digits without a leading zero. Only when some
+    # cell is not does the column go through the grammar's regular expressions.
+    digits = _mask(pc.ascii_is_decimal(column)) & ~_mask(
+        pc.and_(pc.starts_with(column, "0"), pc.greater(pc.utf8_length(column), 1)))
+    if digits.all():
+        return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), digits
     number = _mask(pc.match_substring_regex(column, NUMBER))
     verdicts.add(~number, lambda row: f"not a number: {name} = {str(column[row].as_py())[:40]!r}")
     spelled = pc.if_else(pa.array(number), column, "0")
     values = pc.cast(spelled, pa.float64()).to_numpy(zero_copy_only=False)
-    return values, _mask(pc.match_substring_regex(spelled, INTEGER))
+    return values, digits | _mask(pc.match_substring_regex(spelled, INTEGER)) & number
 
 
 def _json_value(rule: Rule, values: dict[str, Any], whole: dict[str, np.ndarray], row: int) -> Any:
