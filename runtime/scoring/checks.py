@@ -26,7 +26,7 @@ from runtime.core.customer import Customer
 from runtime.scoring.columns import COLUMNS, TEXT_COLUMNS, RejectedRow
 from runtime.scoring.reader import RawBatch
 
-__all__ = ["CheckedBatch", "Rule", "check", "customer_rules", "refusal"]
+__all__ = ["CheckedBatch", "Rule", "as_numpy", "check", "customer_rules", "refusal"]
 
 _BOUNDS: dict[str, Callable[[Any, Any], Any]] = {
     "gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le,
@@ -94,8 +94,24 @@ class CheckedBatch:
         return len(self.lines)
 
 
+def as_numpy(array: pa.Array, kind: pa.DataType, fill: object = 0) -> np.ndarray:
+    """``array`` cast to the fixed-width ``kind``, nulls filled, as a NumPy view of its buffer.
+
+    Arrow's ``to_numpy`` would import pandas (a third of a second, tens of MB) for this.
+    """
+    cast = pc.fill_null(pc.cast(array, kind), fill)
+    if isinstance(cast, pa.ChunkedArray):
+        cast = cast.combine_chunks()
+    data = np.frombuffer(cast.buffers()[1], dtype=kind.to_pandas_dtype())
+    return data[cast.offset:cast.offset + len(cast)]
+
+
 def _mask(array: pa.Array) -> np.ndarray:
-    return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
+    return as_numpy(array, pa.uint8()).view(np.bool_)
+
+
+def _floats(array: pa.Array) -> np.ndarray:
+    return as_numpy(array, pa.float64(), 0.0)
 
 
 class _Verdicts:
@@ -114,7 +130,7 @@ class _Verdicts:
 def _numeric(name: str, column: pa.Array, verdicts: _Verdicts) -> tuple[np.ndarray, np.ndarray]:
     """The column as floats, and which of its values are spelled as whole numbers."""
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
-        values = pc.fill_null(pc.cast(column, pa.float64()), 0.0).to_numpy(zero_copy_only=False)
+        values = _floats(column)
         verdicts.add(_mask(pc.is_null(column)), lambda row: f"missing value: {name}")
         return values, np.full(len(values), pa.types.is_integer(column.type))
     if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
@@ -126,11 +142,11 @@ def _numeric(name: str, column: pa.Array, verdicts: _Verdicts) -> tuple[np.ndarr
     digits = _mask(pc.ascii_is_decimal(column)) & ~_mask(
         pc.and_(pc.starts_with(column, "0"), pc.greater(pc.utf8_length(column), 1)))
     if digits.all():
-        return pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), digits
+        return _floats(column), digits
     number = _mask(pc.match_substring_regex(column, NUMBER))
     verdicts.add(~number, lambda row: f"not a number: {name} = {str(column[row].as_py())[:40]!r}")
     spelled = pc.if_else(pa.array(number), column, "0")
-    values = pc.cast(spelled, pa.float64()).to_numpy(zero_copy_only=False)
+    values = _floats(spelled)
     return values, digits | _mask(pc.match_substring_regex(spelled, INTEGER)) & number
 
 
@@ -150,7 +166,7 @@ def check(batch: RawBatch, rules: list[Rule]) -> CheckedBatch:
     whole: dict[str, np.ndarray] = {}
     for name in COLUMNS:
         column = batch.columns[name]
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        if batch.trim and (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             column = pc.utf8_trim(column, _BLANKS)
         if name in TEXT_COLUMNS:
             if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
@@ -169,7 +185,7 @@ def check(batch: RawBatch, rules: list[Rule]) -> CheckedBatch:
             broken |= ~_BOUNDS[bound](numbers[rule.field], limit)
         low, high = rule.lengths
         if low is not None or high is not None:
-            lengths = pc.utf8_length(text[rule.field]).to_numpy(zero_copy_only=False)
+            lengths = as_numpy(pc.utf8_length(text[rule.field]), pa.int64())
             broken |= (lengths < (low or 0)) | (lengths > (high if high is not None else np.inf))
 
     def message(row: int) -> str:

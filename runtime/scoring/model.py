@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from runtime.core.bundle import Bundle
 from runtime.core.features import Column, InvalidValue
 from runtime.core.model import Model
-from runtime.scoring.checks import CheckedBatch
+from runtime.scoring.checks import CheckedBatch, as_numpy
 from runtime.scoring.columns import RejectedRow
 
 __all__ = ["BulkModel", "Scored"]
@@ -61,7 +61,7 @@ class BulkModel:
             encoded = pc.dictionary_encode(batch.text[spec.field])
             spellings = encoded.dictionary.to_pylist()
             codes = self.encoder.codes(spec, spellings)[
-                encoded.indices.to_numpy(zero_copy_only=False)]
+                as_numpy(encoded.indices, pa.int64())]
             coded[spec.field] = codes
             unknown |= codes < 0
         return coded, unknown

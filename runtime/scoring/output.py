@@ -8,6 +8,7 @@ Parquet writer a batch at a time. Both files are written through
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from pathlib import Path
@@ -28,6 +29,7 @@ __all__ = ["Format", "ScoreFormat", "ScoreOutput", "format_of", "rejected_lines"
 
 Format = Literal["csv", "parquet"]
 _DISTANCE_PLACES = 6
+_ROW_GROUP = 262_144  # answers written at once: a Parquet row group of a sensible size
 
 
 def format_of(path: Path, asked: str | None = None) -> Format:
@@ -93,13 +95,15 @@ class ScoreOutput:
         self.numbered = numbered  # the header of the side file's columns before CustomerID
         self.prefix = prefix  # written before each rejected row, under ``numbered``
         self._files: list[AtomicFile] = []
+        self._pending: list[pa.Table] = []
 
     def __enter__(self) -> ScoreOutput:
         try:
             self._answers = self._open(self.path)
             self._rejected = self._open(self.rejected_path)
             self._writer: pacsv.CSVWriter | pq.ParquetWriter = (
-                pq.ParquetWriter(self._answers.file, self.format.schema)
+                pq.ParquetWriter(self._answers.file, self.format.schema,
+                                 use_dictionary=["segment_name"])  # ids are all distinct
                 if self.kind == "parquet" else
                 pacsv.CSVWriter(self._answers.file, self.format.schema,
                                 write_options=pacsv.WriteOptions(quoting_style="needed")))
@@ -118,7 +122,9 @@ class ScoreOutput:
         """Append one batch's answers and rejected rows."""
         try:
             if len(scored):
-                self._writer.write_table(self.format.table(scored))
+                self._pending.append(self.format.table(scored))
+                if sum(table.num_rows for table in self._pending) >= _ROW_GROUP:
+                    self._flush()
         except OSError as exc:
             raise OutputError(f"{self.path}: {exc.strerror or exc}") from exc
         try:
@@ -127,7 +133,17 @@ class ScoreOutput:
         except OSError as exc:
             raise OutputError(f"{self._rejected.target}: {exc.strerror or exc}") from exc
 
+    def _flush(self) -> None:
+        """Write the answers held back, as one Parquet row group (or one CSV block)."""
+        if self._pending:
+            self._writer.write_table(pa.concat_tables(self._pending))
+            self._pending.clear()
+
     def _discard(self) -> None:
+        writer = getattr(self, "_writer", None)
+        if writer is not None:
+            with contextlib.suppress(Exception):  # its file goes anyway; a full disk fails again
+                writer.close()
         for file in self._files:
             file.discard()
 
@@ -138,6 +154,7 @@ class ScoreOutput:
             return
         try:
             try:
+                self._flush()
                 self._writer.close()
             except OSError as exc:
                 raise OutputError(f"{self.path}: {exc.strerror or exc}") from exc

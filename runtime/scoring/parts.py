@@ -118,7 +118,7 @@ def raw_batch(frame: pd.DataFrame) -> RawBatch:
     if LINE not in frame.columns:  # Parquet: rows numbered within the partition
         numbers = np.arange(1, len(frame) + 1, dtype=np.int64)
         columns = {name: pa.array(frame[name], from_pandas=True) for name in COLUMNS}
-        return RawBatch(columns, numbers)
+        return RawBatch(columns, numbers, trim=False)
     reasons = frame[REASON]
     set_aside = reasons.notna().to_numpy()
     kept = frame[~set_aside]

@@ -50,6 +50,7 @@ class RawBatch:
     numbers: np.ndarray  # line numbers (CSV) or row numbers (Parquet), one per row
     rejected: list[RejectedRow] = field(default_factory=list)
     position: int = 0  # bytes of the file read so far
+    trim: bool = True  # CSV cells: blanks around them are layout, not data
 
 
 def is_parquet(path: str | os.PathLike[str]) -> bool:
@@ -207,7 +208,8 @@ def _parquet_batches(path: Path, batch_rows: int) -> Iterator[RawBatch]:
         numbers = np.arange(start, start + batch.num_rows, dtype=np.int64)
         start += batch.num_rows
         columns = {name: batch.column(name) for name in COLUMNS}
-        yield RawBatch(columns, numbers, [], int(path.stat().st_size * (start - 1) / size))
+        yield RawBatch(columns, numbers, [], int(path.stat().st_size * (start - 1) / size),
+                       trim=False)
 
 
 def _sliced(batches: Iterator[RawBatch], rows: int) -> Iterator[RawBatch]:
@@ -224,7 +226,7 @@ def _sliced(batches: Iterator[RawBatch], rows: int) -> Iterator[RawBatch]:
             mine = rejected if last else [row for row in rejected if row.line < numbers[-1]]
             rejected = [] if last else rejected[len(mine):]
             columns = {name: array.slice(start, rows) for name, array in batch.columns.items()}
-            yield RawBatch(columns, numbers, mine, batch.position)
+            yield RawBatch(columns, numbers, mine, batch.position, batch.trim)
 
 
 def read_batches(path: str | os.PathLike[str], *, limit: int = DEFAULT_LINE_LIMIT,
