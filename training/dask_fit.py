@@ -33,6 +33,7 @@ from runtime.scoring.columns import COLUMNS, NUMERIC_COLUMNS, TEXT_COLUMNS
 from runtime.scoring.dask_engine import input_frame
 from runtime.scoring.export import ExportChunk
 from runtime.scoring.parts import raw_batch
+from training.catalogue import rank_by_spending
 from training.cleaning import IQR_FACTOR, inside
 from training.model import DRIFT_BINS, INIT_SAMPLE, N_INIT, feature_specs
 
@@ -167,10 +168,11 @@ def fit_dask(source: str, *, k: int, seed: int, part_bytes: int, limit: int,
     kmeans = _best_kmeans(space, rows_out, k, seed, progress)
     centres = np.asarray(kmeans.cluster_centers_)
     progress("profiling the segments on the cluster")
-    stats = dask.compute([dask.delayed(_stats)(part, features, mean, scale, weights, centres,
-                                               quantiles) for part in cleaned.to_delayed()])[0]
-    return _assemble(features, mean, scale, centres, float(kmeans.inertia_), stats, quantiles,
-                     [incomplete, step], cleaned, int(rows_out), seed, weights)
+    space_fitted = _Space(features, mean, scale, weights, centres)
+    stats = dask.compute([dask.delayed(_stats)(part, space_fitted, quantiles)
+                          for part in cleaned.to_delayed()])[0]
+    return _assemble(space_fitted, stats, inertia=float(kmeans.inertia_), quantiles=quantiles,
+                     steps=[incomplete, step], cleaned=cleaned, rows=int(rows_out), seed=seed)
 
 
 def _best_kmeans(space: Any, rows: int, k: int, seed: int,
@@ -194,18 +196,30 @@ def _best_kmeans(space: Any, rows: int, k: int, seed: int,
     return best
 
 
-def _nearest(space: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    distances = ((space[:, None, :] - centres[None]) ** 2).sum(axis=2)
-    return np.asarray(distances.argmin(axis=1))
+@dataclass(frozen=True)
+class _Space:
+    """The fitted scaling, weights and centres: enough to label customers on a worker."""
+
+    features: list[FeatureSpec]
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    centres: np.ndarray  # in K-Means's label order
+
+    def labels(self, columns: dict[str, np.ndarray]) -> np.ndarray:
+        """The nearest centre of each customer."""
+        space = (Encoder(self.features).transform(columns) - self.mean) / self.scale * self.weights
+        distances = ((space[:, None, :] - self.centres[None]) ** 2).sum(axis=2)
+        return np.asarray(distances.argmin(axis=1))
 
 
-def _stats(frame: pd.DataFrame, features: list[FeatureSpec], mean: np.ndarray, scale: np.ndarray,
-           weights: np.ndarray, centres: np.ndarray, quantiles: pd.DataFrame) -> dict[str, Any]:
+def _stats(frame: pd.DataFrame, space: _Space, quantiles: pd.DataFrame) -> dict[str, Any]:
     """Per cluster label: counts, numeric sums and category counts; and drift bin counts."""
+    features = space.features
     encoder = Encoder(features)
     columns = _columns(frame)
-    labels = _nearest((encoder.transform(columns) - mean) / scale * weights, centres)
-    k = len(centres)
+    labels = space.labels(columns)
+    k = len(space.centres)
     stats: dict[str, Any] = {"count": np.bincount(labels, minlength=k)}
     for name in NUMERIC_COLUMNS:
         stats[name] = np.bincount(labels, weights=columns[name], minlength=k)
@@ -220,12 +234,10 @@ def _stats(frame: pd.DataFrame, features: list[FeatureSpec], mean: np.ndarray, s
     return stats
 
 
-def _assemble(features: list[FeatureSpec], mean: np.ndarray, scale: np.ndarray,
-              centres: np.ndarray, inertia: float, stats: list[dict[str, Any]],
+def _assemble(space: _Space, stats: list[dict[str, Any]], *, inertia: float,
               quantiles: pd.DataFrame, steps: list[CleaningStep], cleaned: dd.DataFrame,
-              rows: int, seed: int, weights: np.ndarray) -> DaskFit:
-    from training.catalogue import rank_by_spending
-
+              rows: int, seed: int) -> DaskFit:
+    features, centres = space.features, space.centres
     total = {key: sum(part[key] for part in stats) for key in stats[0]}
     count = np.maximum(total["count"], 1)
     label_profiles: list[dict[str, float]] = []
@@ -249,9 +261,8 @@ def _assemble(features: list[FeatureSpec], mean: np.ndarray, scale: np.ndarray,
         drift.append(DriftReference(spec.field, edges, (counts / counts.sum()).round(6).tolist()))
     sample = cleaned.sample(frac=min(1.0, _SAMPLE / rows), random_state=seed).compute()
     chunk = ExportChunk(_columns(sample), np.arange(len(sample), dtype=np.int64))
-    encoder = Encoder(features)
-    sample_labels = _nearest((encoder.transform(chunk.columns) - mean) / scale * weights, centres)
-    return DaskFit(features, mean, scale, np.ascontiguousarray(centres[order]),
+    sample_labels = space.labels(chunk.columns)
+    return DaskFit(features, space.mean, space.scale, np.ascontiguousarray(centres[order]),
                    [label_profiles[label] for label in order],
                    [int(total["count"][label]) for label in order], inertia, steps, drift,
                    chunk, ids[sample_labels])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -127,6 +128,10 @@ class _Verdicts:
         self.refused |= rows
 
 
+def _missing(name: str, row: int) -> str:
+    return f"missing value: {name}"
+
+
 def _numeric(name: str, column: pa.Array, verdicts: _Verdicts) -> tuple[np.ndarray, np.ndarray]:
     """The column as floats, and which of its values are spelled as whole numbers."""
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
@@ -172,7 +177,7 @@ def check(batch: RawBatch, rules: list[Rule]) -> CheckedBatch:
             if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
                 column = pc.cast(column, pa.string())
             missing = _mask(pc.is_null(column)) | _mask(pc.equal(pc.utf8_length(column), 0))
-            verdicts.add(missing, lambda row, name=name: f"missing value: {name}")
+            verdicts.add(missing, partial(_missing, name))
             text[name] = column
         else:
             numbers[name], whole[name] = _numeric(name, column, verdicts)

@@ -25,13 +25,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import dask
 import dask.dataframe as dd
 import distributed
 import fsspec
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+from dask.delayed import delayed
 
 from runtime.core.bundle import Bundle
 from runtime.scoring.checks import check, customer_rules
@@ -65,7 +65,7 @@ def client(scheduler: str | None) -> Iterator[distributed.Client]:
         yield connected
 
 
-def score_partition(frame: pd.DataFrame, bundle: Bundle, staging: str, rejected_staging: str,
+def score_partition(frame: pd.DataFrame, bundle: Bundle, *, staging: str, rejected_staging: str,
                     kind: Format, explain: bool, partition_info: dict[str, Any] | None = None
                     ) -> pd.DataFrame:
     """Score one partition, write its answers and rejected rows as part files, return counts."""
@@ -96,10 +96,13 @@ def input_frame(source: str, part_bytes: int, limit: int) -> dd.DataFrame:
         if missing:
             raise ExportError(f"{source}: missing required column {', '.join(missing)} "
                               f"(the file has {', '.join(names) or 'nothing'})")
-        return dd.read_parquet(source, columns=list(COLUMNS), split_row_groups="adaptive")
+        frame: dd.DataFrame = dd.read_parquet(source, columns=list(COLUMNS),
+                                              split_row_groups="adaptive")
+        return frame
     parts = plan_parts(source, part_bytes)
-    return dd.from_map(read_part, parts, limit=limit, enforce_metadata=False,
-                       label="read-export")
+    frame = dd.from_map(read_part, parts, limit=limit, enforce_metadata=False,
+                        label="read-export")
+    return frame
 
 
 def _staging(target: Path) -> Path:
@@ -129,9 +132,10 @@ def score_dask(source: str, output: Path, bundle: Bundle, *, explain: bool, sche
     staged = [_staging(target) for target in targets]
     try:
         frame = input_frame(source, part_bytes, limit)
-        shipped = dask.delayed(bundle, pure=True)  # one task: each worker gets it once
-        counted = frame.map_partitions(score_partition, shipped, str(staged[0]), str(staged[1]),
-                                       kind, explain, meta=_COUNTS, enforce_metadata=False)
+        shipped = delayed(bundle, pure=True)  # one task: each worker gets it once
+        counted = frame.map_partitions(score_partition, shipped, staging=str(staged[0]),
+                                       rejected_staging=str(staged[1]), kind=kind,
+                                       explain=explain, meta=_COUNTS, enforce_metadata=False)
         with client(scheduler) as dask_client:
             counts = dask_client.compute(counted).result()
         for stage, target in zip(staged, targets, strict=True):

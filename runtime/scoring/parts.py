@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import fsspec
 import numpy as np
@@ -95,7 +95,7 @@ def read_part(part: Part, limit: int) -> pd.DataFrame:
         header = None
         if part.offset:
             header = read_header(file, limit)
-        stream = PartStream(file, part.offset, part.length)
+        stream: Any = PartStream(file, part.offset, part.length)  # a binary file, as read
         frames = []
         for batch in csv_batches(f"{part.url} (part {part.number})", stream, limit, header):
             kept = {name: batch.columns[name] for name in COLUMNS}

@@ -151,19 +151,9 @@ def csv_batches(path: object, file: BinaryIO, limit: int, header: Header | None 
         rejected.append(RejectedRow(number, customer[:64], reason))
         return "skip"
 
-    names = [f"f{position}" for position in range(width)]
     seen_empty = 0
     try:
-        reader = pacsv.open_csv(
-            lines,
-            read_options=pacsv.ReadOptions(column_names=names, use_threads=False,
-                                           block_size=max(_MIN_BLOCK, 2 * limit + len(marker) + 2)),
-            parse_options=pacsv.ParseOptions(quote_char=False if header.wrapped else '"',
-                                             newlines_in_values=False, ignore_empty_lines=True,
-                                             invalid_row_handler=invalid),
-            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
-                                                 strings_can_be_null=False),
-        )
+        reader = _arrow_reader(lines, header, invalid, limit + len(marker))
         for batch in reader:
             for line in lines.empty_lines[seen_empty:]:
                 numbering.skip(line)
@@ -183,6 +173,22 @@ def csv_batches(path: object, file: BinaryIO, limit: int, header: Header | None 
         empty = {name: pa.array([], pa.string()) for name in COLUMNS}
         yield RawBatch(empty, np.zeros(0, dtype=np.int64), sorted(rejected, key=lambda r: r.line),
                        lines.position)
+
+
+def _arrow_reader(lines: BoundedLines, header: Header, invalid: Any, longest: int
+                  ) -> pacsv.CSVStreamingReader:
+    """Arrow's streaming reader over ``lines``, every column as text."""
+    names = [f"f{position}" for position in range(len(header.names))]
+    return pacsv.open_csv(
+        lines,
+        read_options=pacsv.ReadOptions(column_names=names, use_threads=False,
+                                       block_size=max(_MIN_BLOCK, 2 * longest + 2)),
+        parse_options=pacsv.ParseOptions(quote_char=False if header.wrapped else '"',
+                                         newlines_in_values=False, ignore_empty_lines=True,
+                                         invalid_row_handler=invalid),
+        convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                             strings_can_be_null=False),
+    )
 
 
 def _unwrapped(arrays: list[pa.Array], unquoted: bool) -> list[pa.Array]:
@@ -239,8 +245,7 @@ def read_batches(path: str | os.PathLike[str], *, limit: int = DEFAULT_LINE_LIMI
         yield from _sliced(_parquet_batches(path, batch_rows), batch_rows)
         return
     try:
-        file = open(path, "rb")
+        with open(path, "rb") as file:
+            yield from _sliced(csv_batches(path, file, limit), batch_rows)
     except OSError as exc:
-        raise ExportError(f"{path}: cannot open ({exc.strerror})") from exc
-    with file:
-        yield from _sliced(csv_batches(path, file, limit), batch_rows)
+        raise ExportError(f"{path}: cannot open or read ({exc.strerror})") from exc
