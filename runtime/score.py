@@ -1,9 +1,10 @@
 """``python -m runtime.score``: score a customer export in bulk, as the service would answer.
 
-Reads the export as delivered (the reader training uses), scores it with the
-service's own predictor, and writes ``CustomerID,cluster,segment_name,
-confidence_score`` per customer; rows that cannot be scored go to a side file
-with their line and reason. Both files appear complete or not at all.
+Reads the export as delivered, CSV or Parquet (the reader training uses), scores
+it with the service's own predictor, and writes ``CustomerID,cluster,segment_name,
+confidence_score`` per customer as CSV or Parquet; rows that cannot be scored go
+to a side file with their line and reason. Both files appear complete or not at
+all. With ``--engine dask`` the work runs on a Dask cluster (docs/scale.md).
 """
 
 from __future__ import annotations

@@ -50,3 +50,13 @@ def test_dask_training_agrees_with_the_local_engine_on_the_shared_data(
     assert spread.training.cleaning[1].rows_out == local.training.cleaning[1].rows_out == 86
     assert spread.metrics.sizes == local.metrics.sizes
     assert set(spread.training.library_versions) >= {"dask", "dask-ml", "pyarrow"}
+
+
+@pytest.mark.parametrize("engine", [[], ["--engine", "local"]])
+def test_a_scheduler_without_the_dask_engine_is_a_usage_error(
+        engine: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    from training.__main__ import main
+
+    assert main(["--data", "x.csv", "--out", "y", "--scheduler", "tcp://127.0.0.1:1", *engine]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: --scheduler needs --engine dask\n"
