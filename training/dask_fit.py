@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import dask
-import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 from dask_ml.cluster import KMeans
@@ -25,23 +23,21 @@ from dask_ml.preprocessing import StandardScaler
 from sklearn.cluster import KMeans as SKLearnKMeans
 from threadpoolctl import threadpool_limits
 
-from runtime.core.bundle import CleaningStep, DriftReference, FeatureSpec
-from runtime.core.drift import bin_counts
+from runtime.core.bundle import CleaningStep
 from runtime.core.features import Encoder
 from runtime.scoring.checks import check, customer_rules
 from runtime.scoring.columns import COLUMNS, NUMERIC_COLUMNS, TEXT_COLUMNS
 from runtime.scoring.dask_engine import input_frame
 from runtime.scoring.export import ExportChunk
 from runtime.scoring.parts import raw_batch
-from training.catalogue import rank_by_spending
 from training.cleaning import IQR_FACTOR, inside
+from training.dask_profiles import DaskFit, FittedSpace, assemble, frame_columns, partition_stats
 from training.model import DRIFT_BINS, INIT_SAMPLE, N_INIT, feature_specs
 
 __all__ = ["APPROXIMATE", "DaskFit", "fit_dask"]
 
 APPROXIMATE = "bounds from Dask's approximate quantiles"
 _REASON = "__reason"
-_SAMPLE = 20_000  # customers kept on the client for the silhouette and the report
 
 
 def _checked(frame: pd.DataFrame) -> pd.DataFrame:
@@ -59,28 +55,6 @@ def _meta() -> pd.DataFrame:
     columns = {name: pd.Series([], dtype="float64") if name in NUMERIC_COLUMNS
                else pd.Series([], dtype=object) for name in COLUMNS}
     return pd.DataFrame({**columns, _REASON: pd.Series([], dtype=object)})
-
-
-def _columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    return {name: frame[name].to_numpy(dtype=np.float64 if name in NUMERIC_COLUMNS else object)
-            for name in COLUMNS}
-
-
-@dataclass(frozen=True)
-class DaskFit:
-    """What a Dask training run hands to the bundle: the model's parts and its cleaning steps."""
-
-    features: list[FeatureSpec]
-    mean: np.ndarray
-    scale: np.ndarray
-    centroids: np.ndarray  # row i belongs to segment i
-    profiles: list[dict[str, float]]  # by segment id
-    sizes: list[int]
-    inertia: float
-    steps: list[CleaningStep]
-    drift: list[DriftReference]
-    sample: ExportChunk  # a random sample of the cleaned customers
-    sample_segments: np.ndarray
 
 
 def _outliers(frame: pd.DataFrame, bounds: dict[str, tuple[float, float]]) -> np.ndarray:
@@ -154,7 +128,7 @@ def fit_dask(source: str, *, k: int, seed: int, part_bytes: int, limit: int,
                                np.zeros(0, dtype=np.int64))
     features = feature_specs(cities_chunk)
     encoder = Encoder(features)
-    raw = cleaned.map_partitions(lambda frame: pd.DataFrame(encoder.transform(_columns(frame))),
+    raw = cleaned.map_partitions(lambda frame: pd.DataFrame(encoder.transform(frame_columns(frame))),
                                  meta=pd.DataFrame({i: pd.Series([], dtype="float64")
                                                     for i in range(encoder.width)}))
     array = raw.to_dask_array(lengths=True).persist()
@@ -168,10 +142,10 @@ def fit_dask(source: str, *, k: int, seed: int, part_bytes: int, limit: int,
     kmeans = _best_kmeans(space, rows_out, k, seed, progress)
     centres = np.asarray(kmeans.cluster_centers_)
     progress("profiling the segments on the cluster")
-    space_fitted = _Space(features, mean, scale, weights, centres)
-    stats = dask.compute([dask.delayed(_stats)(part, space_fitted, quantiles)
+    space_fitted = FittedSpace(features, mean, scale, weights, centres)
+    stats = dask.compute([dask.delayed(partition_stats)(part, space_fitted, quantiles)
                           for part in cleaned.to_delayed()])[0]
-    return _assemble(space_fitted, stats, inertia=float(kmeans.inertia_), quantiles=quantiles,
+    return assemble(space_fitted, stats, inertia=float(kmeans.inertia_), quantiles=quantiles,
                      steps=[incomplete, step], cleaned=cleaned, rows=int(rows_out), seed=seed)
 
 
@@ -194,76 +168,3 @@ def _best_kmeans(space: Any, rows: int, k: int, seed: int,
     progress(f"k-means|| inertia {float(scalable.inertia_):.2f}, from the sampled start "
              f"{float(seeded.inertia_):.2f}: kept {'k-means||' if best is scalable else 'the latter'}")
     return best
-
-
-@dataclass(frozen=True)
-class _Space:
-    """The fitted scaling, weights and centres: enough to label customers on a worker."""
-
-    features: list[FeatureSpec]
-    mean: np.ndarray
-    scale: np.ndarray
-    weights: np.ndarray
-    centres: np.ndarray  # in K-Means's label order
-
-    def labels(self, columns: dict[str, np.ndarray]) -> np.ndarray:
-        """The nearest centre of each customer."""
-        space = (Encoder(self.features).transform(columns) - self.mean) / self.scale * self.weights
-        distances = ((space[:, None, :] - self.centres[None]) ** 2).sum(axis=2)
-        return np.asarray(distances.argmin(axis=1))
-
-
-def _stats(frame: pd.DataFrame, space: _Space, quantiles: pd.DataFrame) -> dict[str, Any]:
-    """Per cluster label: counts, numeric sums and category counts; and drift bin counts."""
-    features = space.features
-    encoder = Encoder(features)
-    columns = _columns(frame)
-    labels = space.labels(columns)
-    k = len(space.centres)
-    stats: dict[str, Any] = {"count": np.bincount(labels, minlength=k)}
-    for name in NUMERIC_COLUMNS:
-        stats[name] = np.bincount(labels, weights=columns[name], minlength=k)
-    for spec in features:
-        edges = np.unique(quantiles[spec.field]).tolist() if spec.kind == "numeric" else []
-        stats[f"drift:{spec.field}"] = bin_counts(spec, edges, columns[spec.field], encoder)
-        if spec.kind != "numeric":
-            codes = encoder.codes(spec, columns[spec.field])
-            stats[f"codes:{spec.field}"] = np.stack(
-                [np.bincount(labels[codes == code], minlength=k)
-                 for code in range(len(spec.categories))])
-    return stats
-
-
-def _assemble(space: _Space, stats: list[dict[str, Any]], *, inertia: float,
-              quantiles: pd.DataFrame, steps: list[CleaningStep], cleaned: dd.DataFrame,
-              rows: int, seed: int) -> DaskFit:
-    features, centres = space.features, space.centres
-    total = {key: sum(part[key] for part in stats) for key in stats[0]}
-    count = np.maximum(total["count"], 1)
-    label_profiles: list[dict[str, float]] = []
-    for label in range(len(centres)):
-        profile = {name: float(total[name][label] / count[label]) for name in NUMERIC_COLUMNS}
-        for spec in features:
-            if spec.kind == "numeric":
-                continue
-            shares = total[f"codes:{spec.field}"][:, label] / count[label]
-            if spec.kind == "ordinal":
-                profile[spec.field] = float((shares * np.arange(len(shares))).sum())
-            for category, share in zip(spec.categories, shares, strict=True):
-                profile[f"{spec.field}={category}"] = float(share)
-        label_profiles.append(profile)
-    ids = rank_by_spending(label_profiles)
-    order = np.argsort(ids)
-    drift = []
-    for spec in features:
-        counts = total[f"drift:{spec.field}"]
-        edges = np.unique(quantiles[spec.field]).tolist() if spec.kind == "numeric" else []
-        drift.append(DriftReference(spec.field, edges, (counts / counts.sum()).round(6).tolist()))
-    sample = cleaned.sample(frac=min(1.0, _SAMPLE / rows), random_state=seed).compute()
-    chunk = ExportChunk(_columns(sample), np.arange(len(sample), dtype=np.int64))
-    sample_labels = space.labels(chunk.columns)
-    return DaskFit(features, space.mean, space.scale, np.ascontiguousarray(centres[order]),
-                   [label_profiles[label] for label in order],
-                   [int(total["count"][label]) for label in order], inertia, steps, drift,
-                   chunk, ids[sample_labels])
-
