@@ -24,6 +24,7 @@ __all__ = ["DaskRun", "format_dask", "in_memory_bytes", "run_dask"]
 
 _SAMPLE_ROWS = 100_000
 _POLL_SECONDS = 0.5
+PART_BYTES = 16 << 20  # of the CSV per partition: a few hundred MB of working memory at most
 
 
 @dataclass
@@ -57,7 +58,7 @@ def _rss() -> int:
     return int(psutil.Process().memory_info().rss)
 
 
-def run_dask(source: Path, rows: int, workdir: Path, *, workers: int = 2, share: float = 0.8,
+def run_dask(source: Path, rows: int, workdir: Path, *, workers: int = 2, share: float = 0.9,
              seed: int = 0, limit_bytes: int | None = None) -> DaskRun:
     """Train on ``rows`` synthetic customers, the workers' limits ``share`` of the frame's size.
 
@@ -66,6 +67,7 @@ def run_dask(source: Path, rows: int, workdir: Path, *, workers: int = 2, share:
     """
     import distributed
 
+    from runtime.scoring.dask_engine import WORKER_ENVIRONMENT
     from training.dask_pipeline import train_dask
 
     export = write_synthetic_export(source, workdir / "export.csv", rows, seed=seed)
@@ -73,8 +75,8 @@ def run_dask(source: Path, rows: int, workdir: Path, *, workers: int = 2, share:
     limit = limit_bytes or int(frame_bytes * share / workers)
     result = DaskRun(export, export.path.stat().st_size, frame_bytes, workers, limit)
     with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                  memory_limit=limit, host="127.0.0.1",
-                                  dashboard_address=None) as cluster, \
+                                  memory_limit=limit, host="127.0.0.1", dashboard_address=None,
+                                  env=WORKER_ENVIRONMENT) as cluster, \
             distributed.Client(cluster) as client:
         done = threading.Event()
 
@@ -92,6 +94,7 @@ def run_dask(source: Path, rows: int, workdir: Path, *, workers: int = 2, share:
         try:
             result.manifest = train_dask(
                 str(export.path), workdir / "bundle", seed=42, scheduler=cluster.scheduler_address,
+                part_bytes=PART_BYTES,
                 progress=lambda line: result.phases.append(
                     f"{time.perf_counter() - started:7.1f} s  {line}"))
         finally:

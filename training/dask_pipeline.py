@@ -49,7 +49,7 @@ def _sha256(url: str) -> str:
 
 
 def train_dask(data: str, out: Path, *, k: int = 3, seed: int = 42, version: str | None = None,
-               command: str = "", scheduler: str | None = None, part_bytes: int = 64 << 20,
+               command: str = "", scheduler: str | None = None, part_bytes: int = 16 << 20,
                progress: Callable[[str], None] = lambda line: None) -> Manifest:
     """Train on the export at ``data`` (a path or fsspec URL) on Dask; write the bundle to ``out``."""
     check_replaceable(out)

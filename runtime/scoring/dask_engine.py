@@ -43,9 +43,14 @@ from runtime.scoring.paths import OutputError, writable_target
 from runtime.scoring.progress import Summary
 from runtime.scoring.reader import is_parquet
 
-__all__ = ["client", "input_frame", "score_dask", "score_partition"]
+__all__ = ["WORKER_ENVIRONMENT", "client", "input_frame", "score_dask", "score_partition"]
 
 _CONNECT_SECONDS = 10
+# Worker processes hand memory back as partitions come and go: Arrow's jemalloc pool (its
+# default here, mimalloc, keeps what it had), glibc trimming freed memory early (as Dask's
+# documentation advises), one BLAS thread per single-threaded worker.
+WORKER_ENVIRONMENT = {"ARROW_DEFAULT_MEMORY_POOL": "jemalloc", "MALLOC_TRIM_THRESHOLD_": "65536",
+                      "OPENBLAS_NUM_THREADS": "1"}
 _COUNTS = pd.DataFrame({"key": pd.Series([], dtype=object), "count": pd.Series([], dtype="int64")})
 
 
@@ -60,7 +65,8 @@ def client(scheduler: str | None) -> Iterator[distributed.Client]:
             yield connected
         return
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+                                  host="127.0.0.1", dashboard_address=None,
+                                  env=WORKER_ENVIRONMENT) as cluster, \
             distributed.Client(cluster) as connected:
         yield connected
 

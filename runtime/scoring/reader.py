@@ -210,12 +210,16 @@ def _parquet_batches(path: Path, batch_rows: int) -> Iterator[RawBatch]:
     _index(path, tuple(file.schema_arrow.names))
     start = 1
     size = max(file.metadata.num_rows, 1)
-    for batch in file.iter_batches(batch_size=batch_rows, columns=list(COLUMNS)):
-        numbers = np.arange(start, start + batch.num_rows, dtype=np.int64)
-        start += batch.num_rows
-        columns = {name: batch.column(name) for name in COLUMNS}
-        yield RawBatch(columns, numbers, [], int(path.stat().st_size * (start - 1) / size),
-                       trim=False)
+    # One reader per row group: a single reader over the whole file holds on to memory
+    # as it goes (measured: 146 MB at 1M rows, 193 MB at 4M), one per group does not.
+    for group in range(file.num_row_groups):
+        for batch in file.iter_batches(batch_size=batch_rows, row_groups=[group],
+                                       columns=list(COLUMNS)):
+            numbers = np.arange(start, start + batch.num_rows, dtype=np.int64)
+            start += batch.num_rows
+            columns = {name: batch.column(name) for name in COLUMNS}
+            yield RawBatch(columns, numbers, [], int(path.stat().st_size * (start - 1) / size),
+                           trim=False)
 
 
 def _sliced(batches: Iterator[RawBatch], rows: int) -> Iterator[RawBatch]:
