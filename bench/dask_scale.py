@@ -24,7 +24,7 @@ __all__ = ["DaskRun", "format_dask", "in_memory_bytes", "run_dask"]
 
 _SAMPLE_ROWS = 100_000
 _POLL_SECONDS = 0.5
-PART_BYTES = 16 << 20  # of the CSV per partition: a few hundred MB of working memory at most
+PART_BYTES = 8 << 20  # of the CSV per partition: a worker holds a few of them at a time
 
 
 @dataclass

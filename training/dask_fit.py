@@ -11,7 +11,6 @@ same spending rank, and the bundle written in the same format.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -25,98 +24,51 @@ from threadpoolctl import threadpool_limits
 
 from runtime.core.bundle import CleaningStep
 from runtime.core.features import Encoder
-from runtime.scoring.checks import check, customer_rules
-from runtime.scoring.columns import COLUMNS, NUMERIC_COLUMNS, TEXT_COLUMNS
+from runtime.scoring.columns import COLUMNS, NUMERIC_COLUMNS
 from runtime.scoring.dask_engine import input_frame
 from runtime.scoring.export import ExportChunk
-from runtime.scoring.parts import raw_batch
-from training.cleaning import IQR_FACTOR, inside
-from training.dask_profiles import DaskFit, FittedSpace, assemble, frame_columns, partition_stats
+from training.cleaning import IQR_FACTOR
+from training.dask_partitions import (
+    REASON,
+    checked_meta,
+    checked_partition,
+    counts_meta,
+    encoded_partition,
+    inliers,
+    outlier_counts,
+    partition_stats,
+    reason_counts,
+    summed,
+)
+from training.dask_profiles import DaskFit, FittedSpace, assemble
 from training.model import DRIFT_BINS, INIT_SAMPLE, N_INIT, feature_specs
 
 __all__ = ["APPROXIMATE", "DaskFit", "fit_dask"]
 
 APPROXIMATE = "bounds from Dask's approximate quantiles"
-_REASON = "__reason"
-
-
-def _checked(frame: pd.DataFrame) -> pd.DataFrame:
-    """A partition's rows the API takes, typed, and a row per rejected one with its kind."""
-    batch = check(raw_batch(frame), customer_rules())
-    kept = pd.DataFrame({**{name: batch.numbers[name] for name in NUMERIC_COLUMNS},
-                         **{name: batch.text[name].to_pandas().astype(object)
-                            for name in TEXT_COLUMNS}})
-    kept[_REASON] = None
-    rejected = pd.DataFrame({_REASON: [row.reason.split(":", 1)[0] for row in batch.rejected]})
-    return pd.concat([kept, rejected], ignore_index=True)[[*COLUMNS, _REASON]]
-
-
-def _meta() -> pd.DataFrame:
-    columns = {name: pd.Series([], dtype="float64") if name in NUMERIC_COLUMNS
-               else pd.Series([], dtype=object) for name in COLUMNS}
-    return pd.DataFrame({**columns, _REASON: pd.Series([], dtype=object)})
-
-
-def _outliers(frame: pd.DataFrame, bounds: dict[str, tuple[float, float]]) -> np.ndarray:
-    keep = np.ones(len(frame), dtype=bool)
-    for name, (low, high) in bounds.items():
-        keep &= inside(frame[name].to_numpy(), low, high)
-    return keep
-
-
-def _counts_meta() -> pd.DataFrame:
-    return pd.DataFrame({"key": pd.Series([], dtype=object), "count": pd.Series([], dtype="int64")})
-
-
-def _counted(counts: Counter[str]) -> pd.DataFrame:
-    return pd.DataFrame({"key": pd.Series(list(counts), dtype=object),
-                         "count": pd.Series(list(counts.values()), dtype="int64")})
-
-
-def _summed(frame: pd.DataFrame) -> Counter[str]:
-    return Counter({str(key): int(count) for key, count
-                    in frame.groupby("key")["count"].sum().items()})
-
-
-def _reasons(frame: pd.DataFrame) -> pd.DataFrame:
-    """A partition's rejected rows per kind of reason."""
-    return _counted(Counter(frame[_REASON].dropna().tolist()))
-
-
-def _first_out(frame: pd.DataFrame, bounds: dict[str, tuple[float, float]]) -> pd.DataFrame:
-    """Rows dropped per column, each counted at the first column it falls outside of, and
-    the cities of the rows kept (as ``city:NAME`` keys)."""
-    keep = np.ones(len(frame), dtype=bool)
-    counts: Counter[str] = Counter()
-    for name, (low, high) in bounds.items():
-        inner = inside(frame[name].to_numpy(), low, high)
-        counts[f"outlier: {name}"] += int((keep & ~inner).sum())
-        keep &= inner
-    counts.update({f"city:{city}": 1 for city in set(frame["City"][keep].tolist())})
-    return _counted(counts)
 
 
 def fit_dask(source: str, *, k: int, seed: int, part_bytes: int, limit: int,
              progress: Callable[[str], None]) -> DaskFit:
     """Clean and fit on the cluster of the current Dask client."""
-    checked = input_frame(source, part_bytes, limit).map_partitions(_checked, meta=_meta())
-    kept = checked[checked[_REASON].isna()][list(COLUMNS)]
+    checked = input_frame(source, part_bytes, limit).map_partitions(checked_partition, meta=checked_meta())
+    kept = checked[checked[REASON].isna()][list(COLUMNS)]
     progress("reading on the cluster: rows, rejections and IQR quantiles")
-    counted = checked.map_partitions(_reasons, meta=_counts_meta())
+    counted = checked.map_partitions(reason_counts, meta=counts_meta())
     rows_read, reasons, quartiles = dask.compute(
         checked.shape[0], counted, kept[list(NUMERIC_COLUMNS)].quantile([0.25, 0.75]))
     bounds = {name: (float(quartiles[name][0.25]), float(quartiles[name][0.75]))
               for name in NUMERIC_COLUMNS}  # the quartiles: ``inside`` widens them
-    rejected = _summed(reasons)
+    rejected = summed(reasons)
     incomplete = CleaningStep("drop incomplete rows", int(rows_read),
                               int(rows_read) - sum(rejected.values()), dict(rejected))
-    cleaned = kept.map_partitions(lambda frame: frame[_outliers(frame, bounds)], meta=kept._meta)
+    cleaned = kept.map_partitions(inliers, bounds, meta=kept._meta)
     progress("cleaning: outliers, categories and drift quantiles")
     dropped, quantiles, rows_out = dask.compute(
-        kept.map_partitions(_first_out, bounds, meta=_counts_meta()),
+        kept.map_partitions(outlier_counts, bounds, meta=counts_meta()),
         cleaned[list(NUMERIC_COLUMNS)].quantile(list(np.linspace(0, 1, DRIFT_BINS + 1)[1:-1])),
         cleaned.shape[0])
-    outliers = _summed(dropped)
+    outliers = summed(dropped)
     cities = sorted(key.removeprefix("city:") for key in outliers if key.startswith("city:"))
     step = CleaningStep(f"drop {IQR_FACTOR} x IQR outliers ({APPROXIMATE})", incomplete.rows_out,
                         int(rows_out), {kind: count for kind, count in outliers.items()
@@ -128,7 +80,7 @@ def fit_dask(source: str, *, k: int, seed: int, part_bytes: int, limit: int,
                                np.zeros(0, dtype=np.int64))
     features = feature_specs(cities_chunk)
     encoder = Encoder(features)
-    raw = cleaned.map_partitions(lambda frame: pd.DataFrame(encoder.transform(frame_columns(frame))),
+    raw = cleaned.map_partitions(encoded_partition, features,
                                  meta=pd.DataFrame({i: pd.Series([], dtype="float64")
                                                     for i in range(encoder.width)}))
     array = raw.to_dask_array(lengths=True).persist()

@@ -15,21 +15,14 @@ import numpy as np
 import pandas as pd
 
 from runtime.core.bundle import CleaningStep, DriftReference, FeatureSpec
-from runtime.core.drift import bin_counts
-from runtime.core.features import Encoder
-from runtime.scoring.columns import COLUMNS, NUMERIC_COLUMNS
+from runtime.scoring.columns import NUMERIC_COLUMNS
 from runtime.scoring.export import ExportChunk
 from training.catalogue import rank_by_spending
+from training.dask_partitions import FittedSpace, frame_columns
 
-__all__ = ["DaskFit", "FittedSpace", "assemble", "frame_columns", "partition_stats"]
+__all__ = ["DaskFit", "assemble"]
 
 SAMPLE = 20_000  # customers kept on the client for the silhouette and the report
-
-
-def frame_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """A partition's columns as the encoder reads them: floats, and text as objects."""
-    return {name: frame[name].to_numpy(dtype=np.float64 if name in NUMERIC_COLUMNS else object)
-            for name in COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -47,44 +40,6 @@ class DaskFit:
     drift: list[DriftReference]
     sample: ExportChunk  # a random sample of the cleaned customers
     sample_segments: np.ndarray
-
-
-@dataclass(frozen=True)
-class FittedSpace:
-    """The fitted scaling, weights and centres: enough to label customers on a worker."""
-
-    features: list[FeatureSpec]
-    mean: np.ndarray
-    scale: np.ndarray
-    weights: np.ndarray
-    centres: np.ndarray  # in K-Means's label order
-
-    def labels(self, columns: dict[str, np.ndarray]) -> np.ndarray:
-        """The nearest centre of each customer."""
-        space = (Encoder(self.features).transform(columns) - self.mean) / self.scale * self.weights
-        distances = ((space[:, None, :] - self.centres[None]) ** 2).sum(axis=2)
-        return np.asarray(distances.argmin(axis=1))
-
-
-def partition_stats(frame: pd.DataFrame, space: FittedSpace, quantiles: pd.DataFrame) -> dict[str, Any]:
-    """Per cluster label: counts, numeric sums and category counts; and drift bin counts."""
-    features = space.features
-    encoder = Encoder(features)
-    columns = frame_columns(frame)
-    labels = space.labels(columns)
-    k = len(space.centres)
-    stats: dict[str, Any] = {"count": np.bincount(labels, minlength=k)}
-    for name in NUMERIC_COLUMNS:
-        stats[name] = np.bincount(labels, weights=columns[name], minlength=k)
-    for spec in features:
-        edges = np.unique(quantiles[spec.field]).tolist() if spec.kind == "numeric" else []
-        stats[f"drift:{spec.field}"] = bin_counts(spec, edges, columns[spec.field], encoder)
-        if spec.kind != "numeric":
-            codes = encoder.codes(spec, columns[spec.field])
-            stats[f"codes:{spec.field}"] = np.stack(
-                [np.bincount(labels[codes == code], minlength=k)
-                 for code in range(len(spec.categories))])
-    return stats
 
 
 def assemble(space: FittedSpace, stats: list[dict[str, Any]], *, inertia: float,
