@@ -2,13 +2,15 @@
 
 A synthetic export is trained with ``python -m training --engine dask``'s code on
 a LocalCluster of worker processes whose memory limits add up to less than the
-export's size in memory (as a pandas frame, estimated from a sample). A thread
+export's size in memory as the local engine holds it (estimated from a sample;
+the size as a pandas frame with Arrow-backed text is printed too). A thread
 asks every worker for its resident memory each half second; the report gives
 the wall time and each worker's peak.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -31,7 +33,8 @@ PART_BYTES = 8 << 20  # of the CSV per partition: a worker holds a few of them a
 class DaskRun:
     export: SyntheticExport
     export_bytes: int
-    frame_bytes: int  # the export as a pandas frame, estimated
+    frame_bytes: int  # the export in memory as the local engine holds it, estimated
+    arrow_bytes: int  # the same as a pandas frame with Arrow-backed text
     workers: int
     limit_bytes: int  # per worker
     seconds: float = 0.0
@@ -45,11 +48,17 @@ class DaskRun:
                 and self.manifest.training.cleaning[0].rows_out == self.export.complete)
 
 
-def in_memory_bytes(path: Path, rows: int) -> int:
-    """The export's size as a pandas frame of its columns, from its first rows."""
+def in_memory_bytes(path: Path, rows: int) -> tuple[int, int]:
+    """The export's size in memory, from its first rows: as the local engine holds it (NumPy
+    columns, text as Python strings), and as a pandas frame with Arrow-backed text."""
     chunk = next(iter_export(path, chunk_rows=_SAMPLE_ROWS))
-    frame = pd.DataFrame(chunk.columns)
-    return int(frame.memory_usage(deep=True).sum() * rows / max(len(frame), 1))
+    local = sum(values.nbytes + (sum(map(sys.getsizeof, values.tolist()))
+                                 if values.dtype == object else 0)
+                for values in chunk.columns.values())
+    frame = pd.DataFrame({name: pd.Series(values, dtype="str" if values.dtype == object else None)
+                          for name, values in chunk.columns.items()})
+    scale = rows / max(len(chunk), 1)
+    return int(local * scale), int(frame.memory_usage(deep=True).sum() * scale)
 
 
 def _rss() -> int:
@@ -58,7 +67,7 @@ def _rss() -> int:
     return int(psutil.Process().memory_info().rss)
 
 
-def run_dask(source: Path, rows: int, workdir: Path, *, workers: int = 2, share: float = 0.9,
+def run_dask(source: Path, rows: int, workdir: Path, *, workers: int = 2, share: float = 0.8,
              seed: int = 0, limit_bytes: int | None = None) -> DaskRun:
     """Train on ``rows`` synthetic customers, the workers' limits ``share`` of the frame's size.
 
@@ -71,9 +80,9 @@ def run_dask(source: Path, rows: int, workdir: Path, *, workers: int = 2, share:
     from training.dask_pipeline import train_dask
 
     export = write_synthetic_export(source, workdir / "export.csv", rows, seed=seed)
-    frame_bytes = in_memory_bytes(export.path, rows)
+    frame_bytes, arrow_bytes = in_memory_bytes(export.path, rows)
     limit = limit_bytes or int(frame_bytes * share / workers)
-    result = DaskRun(export, export.path.stat().st_size, frame_bytes, workers, limit)
+    result = DaskRun(export, export.path.stat().st_size, frame_bytes, arrow_bytes, workers, limit)
     with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                   memory_limit=limit, host="127.0.0.1", dashboard_address=None,
                                   env=WORKER_ENVIRONMENT) as cluster, \
@@ -108,8 +117,9 @@ def format_dask(result: DaskRun) -> str:
     """The run's figures, as printed by the benchmark."""
     lines = [
         f"Dask training, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: "
-        f"{result.export.rows:,} synthetic customers, export {result.export_bytes / 1e6:,.0f} MB, "
-        f"{result.frame_bytes / 1e6:,.0f} MB as a pandas frame",
+        f"{result.export.rows:,} synthetic customers, export {result.export_bytes / 1e6:,.0f} MB; "
+        f"in memory {result.frame_bytes / 1e6:,.0f} MB as the local engine holds it "
+        f"({result.arrow_bytes / 1e6:,.0f} MB as a pandas frame with Arrow-backed text)",
         f"LocalCluster: {result.workers} worker processes x {result.limit_bytes / 1e6:,.0f} MB "
         f"memory limit = {result.workers * result.limit_bytes / 1e6:,.0f} MB "
         f"({'less' if result.workers * result.limit_bytes < result.frame_bytes else 'NOT less'}"

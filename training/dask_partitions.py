@@ -29,6 +29,8 @@ __all__ = [
 ]
 
 REASON = "__reason"
+# Text held by Arrow (a few bytes a value), not as Python strings (some 60 bytes each).
+TEXT = pd.StringDtype(storage="pyarrow", na_value=np.nan)
 
 
 def frame_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -41,7 +43,7 @@ def checked_partition(frame: pd.DataFrame) -> pd.DataFrame:
     """A partition's rows the API takes, typed, and a row per rejected one with its kind."""
     batch = check(raw_batch(frame), customer_rules())
     kept = pd.DataFrame({**{name: batch.numbers[name] for name in NUMERIC_COLUMNS},
-                         **{name: batch.text[name].to_pandas().astype(object)
+                         **{name: batch.text[name].to_pandas().astype(TEXT)
                             for name in TEXT_COLUMNS}})
     kept[REASON] = None
     rejected = pd.DataFrame({REASON: [row.reason.split(":", 1)[0] for row in batch.rejected]})
@@ -50,8 +52,8 @@ def checked_partition(frame: pd.DataFrame) -> pd.DataFrame:
 
 def checked_meta() -> pd.DataFrame:
     columns = {name: pd.Series([], dtype="float64") if name in NUMERIC_COLUMNS
-               else pd.Series([], dtype=object) for name in COLUMNS}
-    return pd.DataFrame({**columns, REASON: pd.Series([], dtype=object)})
+               else pd.Series([], dtype=TEXT) for name in COLUMNS}
+    return pd.DataFrame({**columns, REASON: pd.Series([], dtype=TEXT)})
 
 
 def _inside_all(frame: pd.DataFrame, bounds: dict[str, tuple[float, float]]) -> np.ndarray:
