@@ -37,7 +37,7 @@ from runtime.scoring.output import ScoreFormat, ScoreOutput, format_of, rejected
 from runtime.scoring.paths import OutputError, writable_target
 from runtime.scoring.progress import Progress, Summary
 from runtime.scoring.reader import BATCH_ROWS, is_parquet
-from runtime.service.settings import Settings
+from runtime.service.settings import Settings, SettingsError
 
 __all__ = ["ScoreError", "Terminated", "main"]
 
@@ -105,7 +105,7 @@ def _answers(options: argparse.Namespace, model: BulkModel) -> Iterator[Scored]:
 def run(options: argparse.Namespace) -> Summary:
     """Score ``options.input`` into ``options.output``; raises the errors :func:`main` reports."""
     started = time.monotonic()
-    bundle_path = options.bundle or Settings.from_environ().bundle
+    bundle_path = options.bundle or Settings.load().bundle
     if options.engine == "dask":
         return _run_dask(options, bundle_path, started)
     source = Path(options.input)
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         run(options)
-    except (ScoreError, ExportError, BundleError, OutputError) as exc:
+    except (ScoreError, ExportError, BundleError, OutputError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
