@@ -322,3 +322,21 @@ def test_a_missing_file_or_a_directory_is_refused(tmp_path: Path) -> None:
         read_export(tmp_path / "absent.csv")
     with pytest.raises(ExportError, match="is a directory"):
         read_export(tmp_path)
+
+
+def test_a_parquet_export_is_read_with_its_types_and_rows_numbered_from_1(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    values = {name: [CUSTOMER[name]] * 4 for name in COLUMNS}
+    columns = {name: pa.array(values[name]) for name in TEXT_COLUMNS}
+    columns |= {name: pa.array([float(CUSTOMER[name])] * 4) for name in NUMERIC_COLUMNS}
+    columns["Age"] = pa.array([28, None, 28, 130], pa.int64())
+    columns["MonthlyPurchases"] = pa.array([6, 6, 6, 6], pa.int64())
+    columns["City"] = pa.array(["Mumbai", "Pune", " Delhi", "Mumbai"])
+    path = tmp_path / "export.parquet"
+    pq.write_table(pa.table(columns), path)
+    export = read_export(path)
+    assert export.lines.tolist() == [1, 3]
+    assert export.columns["City"].tolist() == ["Mumbai", " Delhi"]  # Parquet cells are data
+    assert reasons(path) == [(2, "C001", "missing value: Age"),
+                             (4, "C001", "invalid value: Expected `int` <= 120 - at `$.Age`")]
