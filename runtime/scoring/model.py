@@ -18,7 +18,8 @@ import pyarrow.compute as pc
 from runtime.core.bundle import Bundle
 from runtime.core.features import Column, InvalidValue
 from runtime.core.model import Model
-from runtime.scoring.checks import CheckedBatch, as_numpy
+from runtime.scoring.arrays import as_numpy, from_numpy
+from runtime.scoring.checks import CheckedBatch
 from runtime.scoring.columns import RejectedRow
 
 __all__ = ["BulkModel", "Scored"]
@@ -95,7 +96,7 @@ class BulkModel:
         if refused.any():
             keep = ~refused
             coded = {name: np.asarray(values)[keep] for name, values in coded.items()}
-            ids = pc.filter(ids, pa.array(keep))
+            ids = pc.filter(ids, from_numpy(keep))
         predictions = self.predictor.predict(coded)
         distances = (self.predictor.explain(predictions).distances
                      if explain and len(predictions.segments) else None)

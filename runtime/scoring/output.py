@@ -21,6 +21,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from runtime.core.bundle import Segment
+from runtime.scoring.arrays import from_numpy, strings
 from runtime.scoring.columns import RejectedRow
 from runtime.scoring.model import Scored
 from runtime.scoring.paths import AtomicFile, OutputError
@@ -50,7 +51,7 @@ class ScoreFormat:
     def __init__(self, catalogue: list[Segment], explain: bool = False) -> None:
         self.explain = explain
         self.ids = np.array([segment.id for segment in catalogue], dtype=np.int64)
-        self.names = pa.array([segment.name for segment in catalogue], pa.string())
+        self.names = strings([segment.name for segment in catalogue])
         fields = [pa.field("CustomerID", pa.string()), pa.field("cluster", pa.int64()),
                   pa.field("segment_name", pa.string()), pa.field("confidence_score", pa.float64())]
         if explain:
@@ -59,13 +60,13 @@ class ScoreFormat:
 
     def table(self, scored: Scored) -> pa.Table:
         """The answers of ``scored`` in file order."""
-        segments = pa.array(scored.segments)
-        columns = [scored.ids.cast(pa.string()), pa.array(self.ids[scored.segments]),
-                   self.names.take(segments), pa.array(scored.confidence, pa.float64())]
+        segments = from_numpy(scored.segments.astype(np.int64))
+        columns = [scored.ids.cast(pa.string()), from_numpy(self.ids[scored.segments]),
+                   self.names.take(segments), from_numpy(scored.confidence.astype(np.float64))]
         if self.explain:
             distances = (np.round(scored.distances, _DISTANCE_PLACES) if scored.distances is not None
                          else np.zeros((len(scored), len(self.ids))))
-            columns += [pa.array(column) for column in distances.T]
+            columns += [from_numpy(column) for column in distances.T]
         return pa.Table.from_arrays(columns, schema=self.schema)
 
 

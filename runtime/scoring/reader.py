@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from runtime.scoring.arrays import strings
 from runtime.scoring.columns import COLUMNS, ExportError, RejectedRow
 from runtime.scoring.lines import (
     DEFAULT_LINE_LIMIT,
@@ -170,7 +171,7 @@ def csv_batches(path: object, file: BinaryIO, limit: int, header: Header | None 
         reason = "not UTF-8 text" if "UTF8" in str(exc) else "cannot be read"
         raise ExportError(f"{path}: {reason} ({exc})") from exc
     if rejected:
-        empty = {name: pa.array([], pa.string()) for name in COLUMNS}
+        empty = {name: strings([]) for name in COLUMNS}
         yield RawBatch(empty, np.zeros(0, dtype=np.int64), sorted(rejected, key=lambda r: r.line),
                        lines.position)
 
