@@ -270,8 +270,8 @@ def main(argv: list[str] | None = None) -> int:
             csv_ratio, parquet_ratio = ours.rate / reference.rate, parquet.rate / ours.rate
             peak = max(ours.peak_mb, parquet.peak_mb)
             met &= csv_ratio >= 5 and parquet_ratio >= 2 and peak < 300
-            print(f"{'':>12} ours CSV / R-bulk {csv_ratio:.1f}x (goal >= 5x), Parquet / our CSV "
-                  f"{parquet_ratio:.1f}x (goal >= 2x), peak {peak:.0f} MB (goal < 300)", flush=True)
+            print(f"{'':>12} ours CSV / R-bulk {csv_ratio:.2f}x (goal >= 5x), Parquet / our CSV "
+                  f"{parquet_ratio:.2f}x (goal >= 2x), peak {peak:.0f} MB (goal < 300)", flush=True)
         if options.long_line_mb:
             path = folder / "long-line.csv"
             _apart("--long-line", str(path), str(options.long_line_mb))
