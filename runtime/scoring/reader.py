@@ -253,4 +253,5 @@ def read_batches(path: str | os.PathLike[str], *, limit: int = DEFAULT_LINE_LIMI
         with open(path, "rb") as file:
             yield from _sliced(csv_batches(path, file, limit), batch_rows)
     except OSError as exc:
-        raise ExportError(f"{path}: cannot open or read ({exc.strerror})") from exc
+        opening = isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError)
+        raise ExportError(f"{path}: cannot {'open' if opening else 'read'} ({exc.strerror})") from exc
