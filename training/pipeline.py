@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import platform
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import metadata
@@ -26,7 +25,7 @@ from training.catalogue import build_catalogue
 from training.cleaning import drop_outliers, incomplete_step
 from training.model import drift_reference, feature_specs, fit
 from training.report import render_report
-from training.stability import RESAMPLES, bootstrap
+from training.stability import RESAMPLES, measure
 from training.warm import load_parent
 
 __all__ = ["MODEL_NAME", "clean", "train"]
@@ -104,15 +103,8 @@ def train(
     except ValueError as exc:
         raise ValueError(f"{data}: {exc}") from exc
     progress(f"silhouette {model.silhouette:.4f}, inertia {model.inertia:.2f}, sizes {model.sizes}")
-    started = time.perf_counter()
-    stability = bootstrap(model.space(customers), model.segments, k, init=model.start,
-                          resamples=resamples, seed=seed)
-    summary = stability.stability
-    progress(f"bootstrap stability ({summary.resamples} {summary.refit} refits on "
-             f"{summary.sample_size} customers, {time.perf_counter() - started:.1f} s): "
-             f"ARI mean {summary.ari_mean:.3f}, "
-             f"5th percentile {summary.ari_p5:.3f}, worst {summary.ari_worst:.3f}; "
-             f"Jaccard by segment {summary.jaccard}")
+    stability = measure(model.space(customers), model.segments, k, init=model.start,
+                        resamples=resamples, seed=seed, progress=progress)
     manifest = Manifest(
         format_version=FORMAT_VERSION,
         model=ModelInfo(
@@ -133,7 +125,7 @@ def train(
         features=features,
         segments=build_catalogue(model.profiles, model.sizes),
         metrics=Metrics(silhouette=round(model.silhouette, 6), inertia=round(model.inertia, 6),
-                        sizes=model.sizes, stability=summary),
+                        sizes=model.sizes, stability=stability.stability),
         drift=drift_reference(customers, features),
     )
     progress("writing the report")

@@ -20,7 +20,9 @@ one contingency table per resample. Large exports are sampled down first.
 
 from __future__ import annotations
 
+import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +40,7 @@ __all__ = [
     "adjusted_rand",
     "bootstrap",
     "clusterwise_jaccard",
+    "measure",
 ]
 
 RESAMPLES = 100
@@ -175,3 +178,24 @@ def bootstrap(
         jaccard=[round(float(value), 6) for value in clusterwise_jaccard(tables.drawn)],
     )
     return Bootstrap(summary, ari)
+
+
+def measure(
+    space: np.ndarray,
+    segments: np.ndarray,
+    k: int,
+    *,
+    init: np.ndarray | None,
+    resamples: int,
+    seed: int,
+    progress: Callable[[str], None],
+) -> Bootstrap:
+    """:func:`bootstrap`, with a progress line giving its figures and its time."""
+    started = time.perf_counter()
+    result = bootstrap(space, segments, k, init=init, resamples=resamples, seed=seed)
+    summary = result.stability
+    progress(f"bootstrap stability ({summary.resamples} {summary.refit} refits on "
+             f"{summary.sample_size} customers, {time.perf_counter() - started:.1f} s): "
+             f"ARI mean {summary.ari_mean:.3f}, 5th percentile {summary.ari_p5:.3f}, "
+             f"worst {summary.ari_worst:.3f}; Jaccard by segment {summary.jaccard}")
+    return result

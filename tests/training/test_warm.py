@@ -107,3 +107,13 @@ def test_segment_ids_come_from_the_catalogue_not_from_the_parents_row_order(
     warm = load_bundle(tmp_path / "1.1.0")
     np.testing.assert_allclose(warm.centroids, shipped.centroids, atol=1e-12)
     assert [s.size for s in warm.manifest.segments] == [18, 15, 53]
+
+
+def test_a_warm_start_on_the_dask_engine_is_refused(
+    customer_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["--data", str(customer_data), "--out", str(tmp_path / "out"), "--engine", "dask",
+                 "--warm-start", str(DEFAULT_BUNDLE)])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == "error: --warm-start needs --engine local"
+    assert not (tmp_path / "out").exists()
