@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from runtime.core.bundle import BundleFormatError
+from runtime.core.bundle import BundleFormatError, BundleMissingError
 from runtime.service.reload import load_model, reload_model
 from runtime.service.settings import Settings
 from tests.conftest import DEFAULT_BUNDLE, README_CUSTOMER, make_client
@@ -73,7 +73,7 @@ def test_reload_applies_a_new_override_and_refuses_a_bad_one(tmp_path: Path) -> 
 
 
 def test_missing_override_file_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(BundleFormatError, match="cannot read catalogue override"):
+    with pytest.raises(BundleMissingError, match="absent.json: catalogue override not found"):
         load_model(Settings(bundle=DEFAULT_BUNDLE, catalogue=tmp_path / "absent.json"))
 
 
