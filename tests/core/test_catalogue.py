@@ -73,7 +73,7 @@ def test_reload_applies_a_new_override_and_refuses_a_bad_one(tmp_path: Path) -> 
 
 
 def test_missing_override_file_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(BundleMissingError, match="absent.json: catalogue override not found"):
+    with pytest.raises(BundleMissingError, match=r"absent\.json: catalogue override not found"):
         load_model(Settings(bundle=DEFAULT_BUNDLE, catalogue=tmp_path / "absent.json"))
 
 
