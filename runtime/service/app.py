@@ -100,7 +100,7 @@ def _check_content_type(scope: Scope) -> None:
 def _decode(body: bytes, batch: bool) -> list[Customer]:
     try:
         return _decode_many(body) if batch else [_decode_one(body)]
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, RecursionError) as exc:
         raise from_decode_error(exc) from exc
     except UnicodeDecodeError as exc:
         raise ApiError(400, "malformed_json", f"Body is not valid UTF-8 (byte {exc.start})") from exc

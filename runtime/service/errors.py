@@ -60,8 +60,14 @@ def error_response(
     return Response(body, status, headers=headers, media_type="application/json")
 
 
-def from_decode_error(exc: msgspec.DecodeError) -> ApiError:
-    """A msgspec decoding error as a 400 (malformed JSON) or 422 (wrong value) naming the field."""
+def from_decode_error(exc: msgspec.DecodeError | RecursionError) -> ApiError:
+    """A msgspec decoding error as a 400 (malformed JSON) or 422 (wrong value) naming the field.
+
+    msgspec raises :class:`RecursionError` for JSON nested about 1,000 deep, in a
+    known field or an unknown one it skips: a 400 as well, never a server error.
+    """
+    if isinstance(exc, RecursionError):
+        return ApiError(400, "malformed_json", "JSON is nested too deeply (about 1,000 levels or more)")
     text = str(exc)
     if not isinstance(exc, msgspec.ValidationError):
         return ApiError(400, "malformed_json", text)
