@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from runtime.core.customer import EXAMPLE_CUSTOMER, Customer
 from runtime.core.features import InvalidValue
+from runtime.service.body_deadline import BodyDeadline
 from runtime.service.coalesce import Coalescer
 from runtime.service.docs import docs_routes
 from runtime.service.errors import ApiError, exception_handlers, from_decode_error, from_invalid_value
@@ -290,6 +291,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     middleware = [
         Middleware(RequestMiddleware, metrics=metrics, routes=paths,
                    limits=Limits(settings.max_body_bytes, settings.max_concurrency)),
+        Middleware(BodyDeadline, seconds=settings.body_seconds),  # inside Limits: frees its slot
     ]
     if settings.cors_origins:
         middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),

@@ -34,6 +34,7 @@ class Settings:
     max_body_bytes: int = 16 * 1024 * 1024
     max_batch: int = 10_000
     max_concurrency: int = 64
+    body_seconds: float = 10.0  # a body not in by then gets 408 (runtime.service.body_deadline)
     log_level: str = "info"
     log_customers: bool = False
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
