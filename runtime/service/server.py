@@ -21,7 +21,7 @@ from types import FrameType
 
 import uvicorn
 
-from runtime.service.protocol import HttpProtocol
+from runtime.service.header_limit import HeaderLimitedProtocol
 from runtime.service.settings import Settings
 
 __all__ = ["serve"]
@@ -84,7 +84,7 @@ def _config(settings: Settings, host: str, port: int) -> uvicorn.Config:
         host=host,
         port=port,
         loop="uvloop",
-        http=HttpProtocol,  # httptools, one system call per answer
+        http=HeaderLimitedProtocol,  # httptools, one system call per answer, headers bounded
         lifespan="on",
         access_log=False,
         log_config=None,  # the app sends every log through its JSON handler
