@@ -34,17 +34,6 @@ from runtime.core.bundle import (
 from tests.conftest import DEFAULT_BUNDLE
 
 
-@pytest.fixture
-def copy(tmp_path: Path) -> Path:
-    """A copy of the shipped bundle, free to corrupt."""
-    return Path(shutil.copytree(DEFAULT_BUNDLE, tmp_path / "bundle"))
-
-
-@pytest.fixture
-def shipped() -> Bundle:
-    return load_bundle(DEFAULT_BUNDLE)
-
-
 def edit_manifest(directory: Path, change: Any) -> None:
     path = directory / MANIFEST_FILE
     manifest = json.loads(path.read_text())

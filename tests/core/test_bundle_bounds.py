@@ -31,16 +31,11 @@ from runtime.core.bundle import (
     load_bundle,
 )
 from runtime.core.bundle_files import MAX_MANIFEST_BYTES
-from tests.conftest import DEFAULT_BUNDLE
 from tests.core.test_bundle import edit_manifest, refusal
 
 # Generous: a refusal takes milliseconds; only a loader that blocks for ever reaches it.
 PROMPTLY = 30.0
 
-
-@pytest.fixture
-def copy(tmp_path: Path) -> Path:
-    return Path(shutil.copytree(DEFAULT_BUNDLE, tmp_path / "bundle"))
 
 
 def point_arrays_at(bundle: Path, name: str) -> None:
@@ -167,10 +162,6 @@ def npy(array: np.ndarray) -> bytes:
     np.save(buffer, array, allow_pickle=False)
     return buffer.getvalue()
 
-
-@pytest.fixture
-def shipped() -> Bundle:
-    return load_bundle(DEFAULT_BUNDLE)
 
 
 def members(bundle: Bundle) -> dict[str, bytes]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +29,6 @@ from tests.core.test_bundle import edit_manifest, refusal
 
 DEEP = 5_000
 
-
-@pytest.fixture
-def copy(tmp_path: Path) -> Path:
-    return Path(shutil.copytree(DEFAULT_BUNDLE, tmp_path / "bundle"))
 
 
 def feature(manifest: dict[str, Any], field: str) -> dict[str, Any]:

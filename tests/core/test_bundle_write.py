@@ -35,10 +35,6 @@ write_bundle(sys.argv[2], bundle.manifest, mean=bundle.mean, scale=bundle.scale,
 """
 
 
-@pytest.fixture
-def shipped() -> Bundle:
-    return load_bundle(DEFAULT_BUNDLE)
-
 
 def write(target: Path, bundle: Bundle) -> None:
     write_bundle(target, bundle.manifest, mean=bundle.mean, scale=bundle.scale,
