@@ -166,3 +166,26 @@ def test_the_serving_image_runs_as_a_non_root_user() -> None:
     user = users[-1].split(":", 1)[0]
     assert user not in ("root", "0")
 
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["fifo", "file", "symlink-to-fifo"])
+def test_training_refuses_an_output_that_is_not_a_directory(tmp_path: Path, kind: str) -> None:
+    real = tmp_path / "real"
+    if kind == "file":
+        real.write_text("keep me")
+    else:
+        os.mkfifo(real)
+    out = real if kind != "symlink-to-fifo" else tmp_path / "link"
+    if kind == "symlink-to-fifo":
+        out.symlink_to(real)
+    before = real.lstat()
+    result = subprocess.run(
+        [sys.executable, "-m", "training", "--data", str(tmp_path / "absent.csv"), "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {out}")
+    assert "not a directory; not replacing it" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert (real.lstat().st_ino, real.lstat().st_mode) == (before.st_ino, before.st_mode)
