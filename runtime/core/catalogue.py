@@ -42,7 +42,8 @@ def load_override(path: str | os.PathLike[str]) -> CatalogueOverride:
     schema is typed throughout, so nesting is refused at the first level it does not fit.
     """
     source = Path(path)
-    raw = read_bounded(source, MAX_MANIFEST_BYTES, "catalogue override")
+    # resolved first: a mounted ConfigMap's files are symlinks into a hidden folder
+    raw = read_bounded(source.resolve(), MAX_MANIFEST_BYTES, "catalogue override")
     try:
         return msgspec.json.decode(raw, type=CatalogueOverride)
     except msgspec.DecodeError as exc:

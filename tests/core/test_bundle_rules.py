@@ -160,3 +160,14 @@ def test_a_fifo_catalogue_override_is_refused(tmp_path: Path) -> None:
     os.mkfifo(path)
     with pytest.raises(BundleMissingError, match="catalogue override is a FIFO"):
         load_override(path)
+
+
+def test_a_catalogue_override_behind_symlinks_is_read(tmp_path: Path) -> None:
+    """As Kubernetes mounts a ConfigMap: the file is a symlink into a hidden, versioned folder."""
+    data = tmp_path / "..2026_12_01"
+    data.mkdir()
+    (data / "catalogue.json").write_text(
+        '{"segments": [{"id": 0, "name": "A", "description": "B", "offers": ["C"]}]}')
+    (tmp_path / "..data").symlink_to(data.name)
+    (tmp_path / "catalogue.json").symlink_to("..data/catalogue.json")
+    assert load_override(tmp_path / "catalogue.json").segments[0].name == "A"
