@@ -2,8 +2,9 @@
 
 This module is the single definition of the format. Training writes through
 :func:`write_bundle`; the service reads through :func:`load_bundle`. Nothing is
-pickled: the manifest is JSON decoded into typed structs, and the arrays load
-with ``allow_pickle=False`` after their SHA-256 has been checked.
+pickled: the manifest is JSON decoded into typed structs, and the arrays are read
+as float64 bytes, shape and dtype taken from their ``.npy`` headers, after their
+SHA-256 has been checked.
 
 Reads are bounded (:mod:`runtime.core.bundle_files`) and the manifest is checked
 against the :class:`~runtime.core.customer.Customer` schema, so a bundle that
