@@ -46,7 +46,9 @@ def resolve_directory(directory: str | os.PathLike[str]) -> Path:
     rollout flips meanwhile cannot mix two bundles' files."""
     try:
         root = Path(directory).resolve(strict=True)
-    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
+    except OSError as exc:
+        raise BundleMissingError(f"{directory}: bundle directory not found ({exc.strerror})") from exc
+    except RuntimeError as exc:  # Python 3.11's answer to a symlink loop
         raise BundleMissingError(f"{directory}: bundle directory not found ({exc})") from exc
     if not root.is_dir():
         raise BundleMissingError(f"{directory}: not a bundle directory")
