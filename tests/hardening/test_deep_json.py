@@ -57,4 +57,4 @@ def test_a_deep_unknown_field_is_malformed_json(client: TestClient, path: str) -
                            headers={"content-type": "application/json"})
     assert response.status_code == 400
     assert response.json() == {"error": "malformed_json", "field": None,
-                               "message": "JSON is nested too deeply (about 1,000 levels or more)"}
+                               "message": "JSON nested too deeply"}

@@ -1,5 +1,5 @@
 """Slow clients: 64 uploads that send one byte of their body and stall hold the service no longer
-than the body deadline (``runtime.service.body_deadline``, 10 s by default)."""
+than the body deadline (``runtime.service.middleware.body_deadline``, 10 s by default)."""
 
 from __future__ import annotations
 

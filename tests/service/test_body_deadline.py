@@ -1,4 +1,4 @@
-"""BodyDeadline on its own: a bare ASGI app, a hand-driven ``receive``, no server."""
+"""BodyDeadlineMiddleware on its own: a bare ASGI app, a hand-driven ``receive``, no server."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from runtime.service.body_deadline import BodyDeadline
+from runtime.service.middleware.body_deadline import BodyDeadlineMiddleware
 
 SHORT = 0.05
 HTTP: Scope = {"type": "http", "method": "POST", "path": "/predict", "headers": []}
@@ -72,7 +72,7 @@ def run(app: Any, receive: Receive, scope: Scope = HTTP) -> list[Message]:
 
 def test_a_body_that_arrives_in_time_passes_untouched() -> None:
     echo = Echo()
-    sent = run(BodyDeadline(echo, seconds=SHORT), complete(b'{"a": 1}'))
+    sent = run(BodyDeadlineMiddleware(echo, seconds=SHORT), complete(b'{"a": 1}'))
     assert echo.finished
     assert [message.get("status") for message in sent] == [200, None]
     assert sent[1]["body"] == b'{"a": 1}'
@@ -80,7 +80,7 @@ def test_a_body_that_arrives_in_time_passes_untouched() -> None:
 
 def test_a_stalled_body_gets_408_in_the_error_shape_and_closes() -> None:
     echo = Echo()
-    sent = run(BodyDeadline(echo, seconds=SHORT), stalling(b"{"))
+    sent = run(BodyDeadlineMiddleware(echo, seconds=SHORT), stalling(b"{"))
     assert not echo.finished
     assert echo.body == b"{"
     start, body = sent
@@ -106,7 +106,7 @@ def test_the_deadline_ends_with_the_body() -> None:
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    sent = run(BodyDeadline(app, seconds=SHORT), complete(b"{}"))
+    sent = run(BodyDeadlineMiddleware(app, seconds=SHORT), complete(b"{}"))
     assert waited == ["no disconnect, no deadline"]
     assert sent[0]["status"] == 204
 
@@ -118,11 +118,11 @@ def test_other_scopes_pass_through() -> None:
         seen.append(scope["type"])
         await asyncio.sleep(SHORT * 2)
 
-    run(BodyDeadline(app, seconds=SHORT), stalling(), scope={"type": "lifespan"})
+    run(BodyDeadlineMiddleware(app, seconds=SHORT), stalling(), scope={"type": "lifespan"})
     assert seen == ["lifespan"]
 
 
 @pytest.mark.parametrize("seconds", [0, -1, float("nan"), float("inf")])
 def test_a_deadline_must_be_a_positive_finite_number(seconds: float) -> None:
     with pytest.raises(ValueError, match="body deadline: expected a positive number of seconds"):
-        BodyDeadline(Echo(), seconds=seconds)
+        BodyDeadlineMiddleware(Echo(), seconds=seconds)

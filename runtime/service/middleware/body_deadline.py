@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runtime.service.errors import error_response
 
-__all__ = ["DEFAULT_SECONDS", "BodyDeadline"]
+__all__ = ["DEFAULT_SECONDS", "BodyDeadlineMiddleware"]
 
 DEFAULT_SECONDS = 10.0
 
@@ -27,7 +27,7 @@ class _Late(Exception):
     """The body's deadline passed while the application waited for more of it."""
 
 
-class BodyDeadline:
+class BodyDeadlineMiddleware:
     """Pure ASGI middleware: a request body must arrive in full within ``seconds``."""
 
     def __init__(self, app: ASGIApp, seconds: float = DEFAULT_SECONDS) -> None:
