@@ -10,16 +10,18 @@ import hashlib
 import io
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from runtime.core.bundle import ARRAYS_FILE, BundleError, load_bundle, write_bundle
 from tests.conftest import DEFAULT_BUNDLE
-from tests.hardening.live import ROOT, LiveServer, customer, metric
+from tests.hardening.live import ROOT, LiveServer, customer, free_port, metric
 from tests.hardening.test_reload import versioned
 
 PICKLE_USE = re.compile(
@@ -189,3 +191,40 @@ def test_training_refuses_an_output_that_is_not_a_directory(tmp_path: Path, kind
     assert "not a directory; not replacing it" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert (real.lstat().st_ino, real.lstat().st_mode) == (before.st_ino, before.st_mode)
+
+
+def _not_utf8(path: Path) -> None:
+    path.write_bytes(path.read_bytes().replace(b'"1.0.0"', b'"1.0.\xff"', 1))
+
+
+def _nested(path: Path) -> None:
+    text = path.read_text().rstrip()
+    path.write_text(text[:-1] + ', "x": ' + "[" * 5_000 + "]" * 5_000 + "}")
+
+
+def _catalogue_not_utf8(path: Path) -> None:
+    path.write_bytes(b'{"segments": [{"id": 0, "name": "\xff"}]}')
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("what", "spoil", "reason"), [
+    ("manifest", _not_utf8, "not UTF-8"),
+    ("manifest", _nested, "nested too deeply"),
+    ("catalogue", _catalogue_not_utf8, "not UTF-8"),
+    ("catalogue", os.mkfifo, "catalogue override is a FIFO"),
+], ids=["manifest-not-utf8", "manifest-nested", "catalogue-not-utf8", "catalogue-fifo"])
+def test_the_service_refuses_a_bad_file_at_start_up_in_one_line(
+    tmp_path: Path, what: str, spoil: Any, reason: str
+) -> None:
+    bundle = Path(shutil.copytree(DEFAULT_BUNDLE, tmp_path / "bundle"))
+    path = bundle / "manifest.json" if what == "manifest" else tmp_path / "catalogue.json"
+    spoil(path)
+    environment = {**os.environ, "SEGMENTATION_CATALOGUE": str(path)} if what == "catalogue" else None
+    result = subprocess.run(
+        [sys.executable, "-m", "runtime", "--port", str(free_port()), "--bundle", str(bundle)],
+        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {path}: ")
+    assert reason in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
