@@ -1,5 +1,6 @@
-"""Slow clients: 64 uploads that send one byte of their body and stall hold the service no longer
-than the body deadline (``runtime.service.middleware.body_deadline``, 10 s by default)."""
+"""Slow clients: 64 uploads that send one byte of their body and stall hold the service, and
+keep it unready, no longer than the body deadline
+(``runtime.service.middleware.body_deadline``, 10 s by default)."""
 
 from __future__ import annotations
 
@@ -40,9 +41,11 @@ def test_stalled_uploads_get_408_and_free_their_slots(serve: Serve) -> None:
             upload.send(1)
         # the attack holds: while the uploads stall, every slot is taken
         wait_for(lambda: predict_status(server.url) == 503, timeout=DEADLINE, what="all slots taken")
+        assert server.get("/health/ready").status_code == 503  # readiness sees it too
         # and it ends with the deadline: the slots come free, others are served again
         wait_for(lambda: predict_status(server.url) == 200, timeout=DEADLINE + 20,
                  interval=0.2, what="/predict served again")
+        assert server.get("/health/ready").status_code == 200
         for upload in uploads:
             status, answer = answer_of(upload)
             assert status == "HTTP/1.1 408 Request Timeout"

@@ -1,4 +1,5 @@
-"""Trust: no pickle anywhere it could run, arrays loaded without it, the bundle path fixed by config.
+"""Trust: no pickle anywhere it could run, arrays loaded without it, the bundle path fixed by config;
+outputs that are not directories refused by training, bad files refused at start-up in one line.
 
 This file names the patterns it looks for and builds a pickle payload on purpose,
 so the repository scan leaves it out.
