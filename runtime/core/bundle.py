@@ -320,11 +320,21 @@ def _encode_arrays(arrays: Mapping[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
-def _write_synced(path: Path, data: bytes) -> None:
-    with open(path, "wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
+def _write_files(staging: Path, files: Mapping[str, bytes], target: Path) -> None:
+    """Write and sync ``files`` (relative name to content) into ``staging``; an error names
+    the file as it would have been in ``target`` (a full disk, for one)."""
+    for name, content in files.items():
+        path = staging / name
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "wb") as file:
+                file.write(content)
+                file.flush()
+                os.fsync(file.fileno())
+        except OSError as exc:
+            raise OSError(
+                exc.errno, f"{target / name}: cannot write ({exc.strerror}); no bundle was written"
+            ) from exc
 
 
 def write_bundle(
@@ -365,12 +375,8 @@ def write_bundle(
     with exit_on_sigterm(f"writing the bundle {target}"):
         staging = staging_directory(target)
         try:
-            _write_synced(staging / ARRAYS_FILE, data)
-            _write_synced(staging / MANIFEST_FILE, encoded)
-            for name, content in (extra_files or {}).items():
-                path = staging / name
-                path.parent.mkdir(parents=True, exist_ok=True)
-                _write_synced(path, content)
+            _write_files(staging, {ARRAYS_FILE: data, MANIFEST_FILE: encoded, **(extra_files or {})},
+                         target)
             load_bundle(staging)
             swap_into_place(staging, target)
         except BaseException:

@@ -13,7 +13,7 @@ import socket
 import stat
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -156,3 +156,26 @@ def test_a_live_writers_staging_folder_is_left_alone(tmp_path: Path) -> None:
         sleeper.kill()
         sleeper.wait()
     assert clear_stale(target) == [live]
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 64 KiB tmpfs mounted in the test's folder (root only), unmounted at the end."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_full_disk_names_the_file_and_leaves_nothing(small_disk: Path, shipped: Bundle) -> None:
+    target = small_disk / "bundle"
+    with pytest.raises(OSError, match=r"bundle/report/big.bin: cannot write \(No space left on device\)"):
+        write_bundle(target, shipped.manifest, mean=shipped.mean, scale=shipped.scale,
+                     centroids=shipped.centroids, extra_files={"report/big.bin": bytes(256 * 1024)})
+    assert list(small_disk.iterdir()) == []
