@@ -22,7 +22,7 @@ from tests.conftest import DEFAULT_BUNDLE
 from tests.core.test_bundle import edit_manifest
 from tests.hardening.conftest import Serve
 from tests.hardening.live import wait_for
-from tests.hardening.test_reload import point, reloads, version_of, versioned
+from tests.hardening.test_reload import SIGHUP_ONLY, point, reloads, version_of, versioned
 
 
 def copied(directory: Path, change: Callable[[Path], Any]) -> Path:
@@ -63,7 +63,7 @@ def test_a_hostile_bundle_is_refused_and_blocks_no_later_reload_or_shutdown(
     make, reason = HOSTILE[kind]
     link = tmp_path / "current"
     point(link, versioned(tmp_path / "good", "1.0.0-good"))
-    live = serve(bundle=link)
+    live = serve(bundle=link, env=SIGHUP_ONLY)
     point(link, copied(tmp_path / kind, make))
     live.signal(signal.SIGHUP)
     wait_for(lambda: reloads(live) == (0, 1), timeout=10.0, what="a refused reload")
