@@ -53,6 +53,7 @@ def complete(body: bytes) -> Receive:
         nonlocal sent
         if not sent:
             sent = True
+            await asyncio.sleep(0)  # as a server's receive, which waits for its message
             return {"type": "http.request", "body": body, "more_body": False}
         await asyncio.Event().wait()  # no disconnect until the test ends
         raise AssertionError("unreachable")
@@ -109,6 +110,17 @@ def test_the_deadline_ends_with_the_body() -> None:
     sent = run(BodyDeadlineMiddleware(app, seconds=SHORT), complete(b"{}"))
     assert waited == ["no disconnect, no deadline"]
     assert sent[0]["status"] == 204
+
+
+def test_the_deadline_starts_when_the_application_asks_for_the_body() -> None:
+    """A request the application kept queued past the deadline still gets its whole body."""
+
+    async def queued(scope: Scope, receive: Receive, send: Send) -> None:
+        await asyncio.sleep(SHORT * 4)  # e.g. waiting for a worker thread
+        await Echo()(scope, receive, send)
+
+    sent = run(BodyDeadlineMiddleware(queued, seconds=SHORT), complete(b'{"a": 1}'))
+    assert sent[0]["status"] == 200
 
 
 def test_other_scopes_pass_through() -> None:

@@ -2,10 +2,12 @@
 
 A client that sends a byte of its body and stalls would otherwise hold a
 concurrency slot for as long as it likes; 64 of them hold every slot. Here each
-HTTP request's ``receive`` waits no later than ``seconds`` after the request
-arrived. Past that, the request is answered 408 in the API's error shape with
-``Connection: close`` (the rest of the body will never be read), the
-application's work for it ends at once, and so does its hold on any slot an
+HTTP request's ``receive`` waits no later than ``seconds`` after the application
+first asked for the body: not after the request arrived, as a request the service
+itself keeps queued (for a worker thread) sends its body meanwhile and must not
+be timed out for the wait. Past that, the request is answered 408 in the API's
+error shape with ``Connection: close`` (the rest of the body will never be read),
+the application's work for it ends at once, and so does its hold on any slot an
 outer middleware counts. Once the body is complete the deadline no longer applies.
 """
 
@@ -28,7 +30,8 @@ class _Late(Exception):
 
 
 class BodyDeadlineMiddleware:
-    """Pure ASGI middleware: a request body must arrive in full within ``seconds``."""
+    """Pure ASGI middleware: a request body must arrive in full within ``seconds`` of the
+    application first asking for it."""
 
     def __init__(self, app: ASGIApp, seconds: float = DEFAULT_SECONDS) -> None:
         if not (math.isfinite(seconds) and seconds > 0):
@@ -40,14 +43,16 @@ class BodyDeadlineMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        deadline = asyncio.get_running_loop().time() + self.seconds
+        deadline: float | None = None
         complete = False
         started = False
 
         async def receive_in_time() -> Message:
-            nonlocal complete
+            nonlocal complete, deadline
             if complete:  # e.g. waiting for a disconnect while streaming an answer
                 return await receive()
+            if deadline is None:
+                deadline = asyncio.get_running_loop().time() + self.seconds
             try:
                 async with asyncio.timeout_at(deadline):
                     message = await receive()
