@@ -66,7 +66,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     grace_seconds: Seconds = 20.0
     gc_freeze: bool = True
     watch_seconds: Seconds = 2.0
-    # a body not in by then gets 408 (runtime.service.middleware.body_deadline)
+    # a body not in full this long after the first read gets 408 (middleware.body_deadline)
     body_seconds: Annotated[float, Meta(gt=0, le=3600)] = 10.0
 
     @classmethod
