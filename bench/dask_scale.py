@@ -84,7 +84,7 @@ def run_dask(source: Path, rows: int, workdir: Path, *, workers: int = 2, share:
     limit = limit_bytes or int(frame_bytes * share / workers)
     result = DaskRun(export, export.path.stat().st_size, frame_bytes, arrow_bytes, workers, limit)
     with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                  memory_limit=limit, host="127.0.0.1", dashboard_address=None,
+                                  memory_limit=limit, host="127.0.0.1", dashboard_address="127.0.0.1:0",
                                   env=WORKER_ENVIRONMENT) as cluster, \
             distributed.Client(cluster) as client:
         done = threading.Event()

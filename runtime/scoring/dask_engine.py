@@ -65,7 +65,7 @@ def client(scheduler: str | None) -> Iterator[distributed.Client]:
             yield connected
         return
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None,
+                                  host="127.0.0.1", dashboard_address="127.0.0.1:0",
                                   env=WORKER_ENVIRONMENT) as cluster, \
             distributed.Client(cluster) as connected:
         yield connected
