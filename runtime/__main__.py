@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
+
+from runtime.core.needs import SERVING, require
+
+require(SERVING)  # before the imports below, which need it
 
 from runtime.core.bundle import BundleError, load_bundle
 from runtime.service.settings import ENVIRONMENT, Settings
@@ -24,7 +29,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--bundle", help="bundle directory (default: $SEGMENTATION_BUNDLE, "
                         "else the shipped default bundle)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
+    parser.add_argument("--pid-file", help="write the server's process id here while it runs, for "
+                        "python -m runtime.rollout (default: $SEGMENTATION_PID_FILE, else none)")
     return parser
+
+
+def _write_pid(path: Path) -> None:
+    """This process's id in ``path``, written whole (by rename): a reader never sees half."""
+    staging = path.with_name(f".{path.name}.{os.getpid()}")
+    staging.write_text(f"{os.getpid()}\n")
+    os.replace(staging, path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,14 +46,25 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     options = _parser().parse_args(argv)
     try:
-        settings = Settings.from_environ(bundle=Path(options.bundle) if options.bundle else None)
+        settings = Settings.from_environ(bundle=Path(options.bundle) if options.bundle else None,
+                                         pid_file=Path(options.pid_file) if options.pid_file else None)
         load_bundle(settings.bundle)  # refuse a bad bundle before binding the port
     except (BundleError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     from runtime.service.server import serve
 
-    return serve(settings, options.host, options.port, options.workers)
+    if settings.pid_file is None:
+        return serve(settings, options.host, options.port, options.workers)
+    try:
+        _write_pid(settings.pid_file)
+    except OSError as exc:  # its folder is missing or not writable
+        print(f"error: --pid-file {settings.pid_file}: {exc.strerror}", file=sys.stderr)
+        return 1
+    try:
+        return serve(settings, options.host, options.port, options.workers)
+    finally:
+        settings.pid_file.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from runtime.core.needs import SCORING, require
+
+require(SCORING)  # before the imports below, which need it
+
 from runtime.core.bundle import BundleError, load_bundle
 from runtime.scoring.export import ExportError
 from runtime.scoring.model import BulkModel, Scored

@@ -13,6 +13,10 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 
+from runtime.core.needs import SMOKE, require
+
+require(SMOKE)  # before the imports below, which need it
+
 from runtime.core.customer import EXAMPLE_CUSTOMER
 
 __all__ = ["main", "run"]

@@ -7,7 +7,11 @@ import shlex
 import sys
 from pathlib import Path
 
-from runtime.core.bundle import BundleError
+from runtime.core.needs import TRAINING, require
+
+require(TRAINING)  # before the imports below, which need it
+
+from runtime.core.bundle import MANIFEST_FILE, BundleError
 from runtime.scoring.export import ExportError
 
 
@@ -23,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--k", type=int, default=3, help="number of segments (default: 3)")
     parser.add_argument("--seed", type=int, default=42, help="K-Means random state (default: 42)")
     parser.add_argument("--model-version", help="model version (default: the name of DIR)")
+    parser.add_argument("--replace", action="store_true",
+                        help="replace the bundle already in DIR (refused without it)")
     return parser
 
 
@@ -31,6 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     options = _parser().parse_args(arguments)
     if options.k < 2:
         print("error: --k must be at least 2", file=sys.stderr)
+        return 2
+    if options.out.is_symlink():
+        print(f"error: --out {options.out}: is a pointer (symlink), not a version folder; "
+              "train into a new version and promote it", file=sys.stderr)
+        return 2
+    if (options.out / MANIFEST_FILE).exists() and not options.replace:
+        print(f"error: --out {options.out}: a bundle exists there already; train into a new "
+              "version folder, or pass --replace to overwrite it", file=sys.stderr)
         return 2
     from training.pipeline import train  # scikit-learn loads only once the arguments are valid
 

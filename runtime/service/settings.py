@@ -7,13 +7,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["DEFAULT_BUNDLE", "ENVIRONMENT", "Settings"]
+from runtime.core.shipped import DEFAULT_BUNDLE
 
-DEFAULT_BUNDLE = Path(__file__).resolve().parents[2] / "artifacts" / "customer-segmentation" / "1.0.0"
+__all__ = ["DEFAULT_BUNDLE", "ENVIRONMENT", "Settings"]
 
 # Each setting, its environment variable and what it means (listed in the README).
 ENVIRONMENT = {
-    "bundle": ("SEGMENTATION_BUNDLE", "bundle directory to serve"),
+    "bundle": ("SEGMENTATION_BUNDLE", "bundle directory to serve (e.g. a bundles directory's current)"),
+    "pid_file": ("SEGMENTATION_PID_FILE", "file the server writes its process id to (for rollout)"),
     "catalogue": ("SEGMENTATION_CATALOGUE", "optional JSON file overriding segment names and offers"),
     "max_body_bytes": ("SEGMENTATION_MAX_BODY_BYTES", "largest request body accepted, in bytes"),
     "max_batch": ("SEGMENTATION_MAX_BATCH", "most customers in one /predict/batch request"),
@@ -31,6 +32,7 @@ ENVIRONMENT = {
 class Settings:
     bundle: Path = DEFAULT_BUNDLE
     catalogue: Path | None = None
+    pid_file: Path | None = None
     max_body_bytes: int = 16 * 1024 * 1024
     max_batch: int = 10_000
     max_concurrency: int = 64
@@ -59,7 +61,7 @@ _LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def _parse(name: str, variable: str, raw: str) -> object:
-    if name in ("bundle", "catalogue"):
+    if name in ("bundle", "catalogue", "pid_file"):
         return Path(raw)
     if name == "cors_origins":
         return tuple(origin.strip() for origin in raw.split(",") if origin.strip())

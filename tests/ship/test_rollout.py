@@ -1,0 +1,203 @@
+"""Rollout: ``python -m runtime.rollout`` moves the ``current`` pointer of a bundles directory
+only to a bundle that verifies, and a live server follows it under load without a failed request."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runtime.core.bundle import ARRAYS_FILE
+from runtime.rollout import CURRENT, MIGRATION_FILE, PREVIOUS, main, point
+from tests.conftest import DEFAULT_BUNDLE, ROOT
+from tests.ship.service import HOST, free_port, get, running
+from training.__main__ import main as train_main
+
+BODY = json.dumps({"CustomerID": "C001", "Age": 28, "Gender": "Female", "City": "Mumbai",
+                   "AnnualIncome": 450000.0, "TotalSpent": 120000.0, "MonthlyPurchases": 6,
+                   "AvgOrderValue": 2000.0, "AppTimeMinutes": 45.0, "DiscountUsage": "Medium",
+                   "PreferredShoppingTime": "Night"}).encode()
+
+
+@pytest.fixture
+def bundles(tmp_path: Path) -> Path:
+    """A bundles directory: the shipped 1.0.0, a copy of it as 1.0.1, ``current`` at 1.0.0."""
+    directory = tmp_path / "bundles"
+    shutil.copytree(DEFAULT_BUNDLE, directory / "1.0.0")
+    shutil.copytree(DEFAULT_BUNDLE, directory / "1.0.1")
+    point(directory, CURRENT, "1.0.0")
+    return directory
+
+
+def _links(bundles: Path) -> list[str | None]:
+    """Where ``current`` and ``previous`` point (relative links), None for a missing one."""
+    return [os.readlink(bundles / name) if (bundles / name).is_symlink() else None
+            for name in (CURRENT, PREVIOUS)]
+
+
+def test_promote_moves_current_and_records_previous_and_rollback_returns(
+    bundles: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["promote", "1.0.1", "--bundles", str(bundles)]) == 0
+    assert _links(bundles) == ["1.0.1", "1.0.0"]
+    out = capsys.readouterr().out
+    assert "verified customer-segmentation 1.0.0" in out  # the copy's manifest says 1.0.0
+    assert "no migration verdict" in out and "no server signalled" in out
+    assert main(["rollback", "--bundles", str(bundles)]) == 0
+    assert _links(bundles) == ["1.0.0", "1.0.1"]
+
+
+def test_promote_refuses_a_tampered_bundle_and_changes_nothing(
+    bundles: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arrays = bundles / "1.0.1" / ARRAYS_FILE
+    arrays.write_bytes(arrays.read_bytes()[:-8] + b"tampered")
+    assert main(["promote", "1.0.1", "--bundles", str(bundles)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: 1.0.1: refused, the bundle does not verify") and err.count("\n") == 1
+    assert _links(bundles) == ["1.0.0", None]
+
+
+def test_promote_refuses_a_failed_migration_verdict_unless_forced(
+    bundles: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    verdict = {"old_version": "1.0.0", "new_version": "1.0.1", "moved_share": 0.4, "limit": 0.05,
+               "passed": False}
+    (bundles / "1.0.1" / MIGRATION_FILE).write_text(json.dumps(verdict))
+    assert main(["promote", "1.0.1", "--bundles", str(bundles)]) == 1
+    assert "migration verdict: FAILED (old_version 1.0.0" in capsys.readouterr().err
+    assert _links(bundles) == ["1.0.0", None]
+    assert main(["promote", "1.0.1", "--bundles", str(bundles), "--force"]) == 0
+    assert _links(bundles) == ["1.0.1", "1.0.0"]
+
+
+def test_promote_shows_a_passed_migration_verdict(bundles: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (bundles / "1.0.1" / MIGRATION_FILE).write_text(json.dumps({"moved_share": 0.01, "passed": True}))
+    assert main(["promote", "1.0.1", "--bundles", str(bundles)]) == 0
+    assert "migration verdict: passed (moved_share 0.01)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("arguments", [
+    ["promote", "9.9.9"], ["promote", "../1.0.0"], ["promote", "current"], ["rollback"],
+    ["promote", "1.0.1", "--pid", "999999999"],
+])
+def test_promote_refuses_bad_arguments_with_one_line(
+    bundles: Path, capsys: pytest.CaptureFixture[str], arguments: list[str]
+) -> None:
+    assert main([*arguments, "--bundles", str(bundles)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert _links(bundles) == ["1.0.0", None]
+
+
+def test_training_refuses_to_replace_an_existing_version(
+    bundles: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    before = (bundles / "1.0.0" / ARRAYS_FILE).read_bytes()
+    assert train_main(["--data", str(tmp_path / "any.csv"), "--out", str(bundles / "1.0.0")]) == 2
+    err = capsys.readouterr().err
+    assert "a bundle exists there already" in err and "--replace" in err and err.count("\n") == 1
+    assert train_main(["--data", str(tmp_path / "any.csv"), "--out", str(bundles / CURRENT)]) == 2
+    assert "is a pointer" in capsys.readouterr().err
+    assert (bundles / "1.0.0" / ARRAYS_FILE).read_bytes() == before
+
+
+class _Load:
+    """Keep-alive clients posting /predict until stopped, counting answers by model version."""
+
+    def __init__(self, port: int, clients: int = 4) -> None:
+        self.port = port
+        self.versions: dict[str, int] = {}
+        self.failures: list[str] = []
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self._run) for _ in range(clients)]
+
+    def _run(self) -> None:
+        connection = http.client.HTTPConnection(HOST, self.port, timeout=10)
+        while not self.stop.is_set():
+            try:
+                connection.request("POST", "/predict", BODY, {"Content-Type": "application/json"})
+                response = connection.getresponse()
+                response.read()
+                outcome = response.getheader("x-model-version", "?") if response.status == 200 else None
+            except (OSError, http.client.HTTPException) as exc:
+                outcome, connection = None, http.client.HTTPConnection(HOST, self.port, timeout=10)
+                error = repr(exc)
+            else:
+                error = f"status {response.status}"
+            with self.lock:
+                if outcome is None:
+                    self.failures.append(error)
+                else:
+                    self.versions[outcome] = self.versions.get(outcome, 0) + 1
+        connection.close()
+
+    def __enter__(self) -> _Load:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(30)
+
+
+def _wait_for_version(base: str, version: str) -> None:
+    deadline = time.monotonic() + 30
+    while json.loads(get(f"{base}/health")[1]).get("model_version") != version:
+        assert time.monotonic() < deadline, f"{base} never served {version}"
+        time.sleep(0.1)
+
+
+def _rollout(*arguments: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "runtime.rollout", *arguments], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture
+def trained(customer_data: Path, tmp_path: Path) -> Iterator[Path]:
+    """A bundles directory holding the shipped 1.0.0 (current) and 1.0.1 freshly trained."""
+    directory = tmp_path / "bundles"
+    shutil.copytree(DEFAULT_BUNDLE, directory / "1.0.0")
+    point(directory, CURRENT, "1.0.0")
+    done = subprocess.run([sys.executable, "-m", "training", "--data", str(customer_data),
+                           "--out", str(directory / "1.0.1")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr
+    yield directory
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_train_promote_under_load_and_roll_back_without_a_failed_request(
+    trained: Path, tmp_path: Path, workers: int
+) -> None:
+    port, pid_file = free_port(), tmp_path / "server.pid"
+    command = [sys.executable, "-m", "runtime", "--port", str(port), "--workers", str(workers),
+               "--bundle", str(trained / CURRENT), "--pid-file", str(pid_file)]
+    with running(command, port, cwd=ROOT, log=tmp_path / "server.log") as base, _Load(port) as load:
+        assert pid_file.read_text().strip().isdigit()
+        time.sleep(0.5)
+        out = _rollout("promote", "1.0.1", "--bundles", str(trained), "--pid-file", str(pid_file))
+        assert "sent SIGHUP to process" in out
+        _wait_for_version(base, "1.0.1")
+        time.sleep(0.5)
+        _rollout("rollback", "--bundles", str(trained), "--pid-file", str(pid_file))
+        _wait_for_version(base, "1.0.0")
+        time.sleep(0.5)
+    assert load.failures == [], load.failures[:5]
+    assert set(load.versions) == {"1.0.0", "1.0.1"} and sum(load.versions.values()) > 50, load.versions
+    assert not pid_file.exists()  # removed as the server stopped
