@@ -28,7 +28,7 @@ from runtime.service.logs import configure_logging
 from runtime.service.metrics import Metrics, metrics_endpoint
 from runtime.service.middleware import Limits, RequestMiddleware
 from runtime.service.openapi import openapi_document
-from runtime.service.reload import load_model, reload_model, serve_model
+from runtime.service.reload import load_model, log_serving, reload_model, serve_model
 from runtime.service.schemas import Health, ServiceInfo
 from runtime.service.segmenter import Segmenter
 from runtime.service.settings import Settings
@@ -203,7 +203,9 @@ async def health(request: Request) -> Response:
 
 
 async def live(request: Request) -> Response:
-    return _json(_encode(Health(status="alive", model_loaded=request.app.state.model is not None)))
+    model: Segmenter | None = request.app.state.model
+    return _json(_encode(Health(status="alive", model_loaded=model is not None,
+                                model_version=model.version if model else None)))
 
 
 async def ready(request: Request) -> Response:
@@ -253,7 +255,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        serve_model(app, load_model(settings))
+        model = load_model(settings)
+        serve_model(app, model)
+        log_serving(model, settings)
         loop = asyncio.get_running_loop()
 
         reloads: set[asyncio.Task[bool]] = set()  # referenced until done, as asyncio asks

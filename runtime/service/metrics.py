@@ -7,6 +7,7 @@ workers' files with the library's ``MultiProcessCollector``.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 
@@ -111,5 +112,6 @@ class Metrics:
 async def metrics_endpoint(request: Request) -> Response:
     metrics: Metrics = request.app.state.metrics
     for field in request.app.state.drift.report().fields:
-        metrics.drift.labels(field.field).set(field.psi)
+        # NaN below the minimum sample: no figure, and no alert comparing one.
+        metrics.drift.labels(field.field).set(math.nan if field.psi is None else field.psi)
     return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -19,7 +19,7 @@ from runtime.core.model import Model
 from runtime.service.segmenter import Segmenter
 from runtime.service.settings import Settings
 
-__all__ = ["load_model", "reload_model", "serve_model"]
+__all__ = ["load_model", "log_serving", "reload_model", "serve_model"]
 
 logger = logging.getLogger("runtime.service.reload")
 
@@ -36,12 +36,26 @@ def load_model(settings: Settings) -> Segmenter:
     return Segmenter(model)
 
 
+def log_serving(model: Segmenter, settings: Settings) -> None:
+    """One line saying what is served: the bundle (its path resolved), model, checksum, override."""
+    manifest = model.bundle.manifest
+    logger.info("serving", extra={"fields": {
+        "bundle": str(settings.bundle.resolve()),
+        "model_name": manifest.model.name,
+        "model_version": model.version,
+        "checksum": model.bundle.checksum,
+        "catalogue_override": str(settings.catalogue.resolve()) if settings.catalogue else None,
+    }})
+
+
 def serve_model(app: Starlette, model: Segmenter) -> None:
     """Start serving ``model``: its drift window, its metrics, then one reference swap."""
     if getattr(app.state, "reload_lock", None) is None:
         app.state.reload_lock = threading.Lock()
     manifest = model.bundle.manifest
-    app.state.drift = DriftMonitor(manifest.features, manifest.drift, app.state.settings.drift_window)
+    settings = app.state.settings
+    app.state.drift = DriftMonitor(manifest.features, manifest.drift, settings.drift_window,
+                                   min_sample=settings.drift_min_sample)
     app.state.metrics.serving(manifest.model.name, model.version, model.bundle.checksum)
     app.state.model = model  # a request sees the old model or the new one, never a mix
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from runtime.core.drift import MIN_SAMPLE
 from runtime.core.shipped import DEFAULT_BUNDLE
 
 __all__ = ["DEFAULT_BUNDLE", "ENVIRONMENT", "Settings"]
@@ -23,6 +24,8 @@ ENVIRONMENT = {
     "log_customers": ("SEGMENTATION_LOG_CUSTOMERS", "1 to log customer ids (off by default)"),
     "cors_origins": ("SEGMENTATION_CORS_ORIGINS", "comma-separated origins allowed by CORS (none)"),
     "drift_window": ("SEGMENTATION_DRIFT_WINDOW", "customers per drift-monitoring window"),
+    "drift_min_sample": ("SEGMENTATION_DRIFT_MIN_SAMPLE",
+                         f"customers before /drift reports a PSI (default {MIN_SAMPLE})"),
     "drain_seconds": ("SEGMENTATION_DRAIN_SECONDS", "seconds unready before stopping on SIGTERM"),
     "grace_seconds": ("SEGMENTATION_GRACE_SECONDS", "seconds in-flight requests get to finish"),
 }
@@ -40,6 +43,7 @@ class Settings:
     log_customers: bool = False
     cors_origins: tuple[str, ...] = field(default_factory=tuple)
     drift_window: int = 10_000
+    drift_min_sample: int = MIN_SAMPLE
     drain_seconds: float = 0.0
     grace_seconds: float = 20.0
 
