@@ -3,13 +3,11 @@ only to a bundle that verifies, and a live server follows it under load without 
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,13 +17,9 @@ import pytest
 from runtime.core.bundle import ARRAYS_FILE
 from runtime.rollout import CURRENT, MIGRATION_FILE, PREVIOUS, main, point
 from tests.conftest import DEFAULT_BUNDLE, ROOT
-from tests.ship.service import HOST, free_port, get, running
+from tests.hardening.load import Load
+from tests.ship.service import free_port, get, running
 from training.__main__ import main as train_main
-
-BODY = json.dumps({"CustomerID": "C001", "Age": 28, "Gender": "Female", "City": "Mumbai",
-                   "AnnualIncome": 450000.0, "TotalSpent": 120000.0, "MonthlyPurchases": 6,
-                   "AvgOrderValue": 2000.0, "AppTimeMinutes": 45.0, "DiscountUsage": "Medium",
-                   "PreferredShoppingTime": "Night"}).encode()
 
 
 @pytest.fixture
@@ -111,48 +105,6 @@ def test_training_refuses_to_replace_an_existing_version(
     assert (bundles / "1.0.0" / ARRAYS_FILE).read_bytes() == before
 
 
-class _Load:
-    """Keep-alive clients posting /predict until stopped, counting answers by model version."""
-
-    def __init__(self, port: int, clients: int = 4) -> None:
-        self.port = port
-        self.versions: dict[str, int] = {}
-        self.failures: list[str] = []
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self._run) for _ in range(clients)]
-
-    def _run(self) -> None:
-        connection = http.client.HTTPConnection(HOST, self.port, timeout=10)
-        while not self.stop.is_set():
-            try:
-                connection.request("POST", "/predict", BODY, {"Content-Type": "application/json"})
-                response = connection.getresponse()
-                response.read()
-                outcome = response.getheader("x-model-version", "?") if response.status == 200 else None
-            except (OSError, http.client.HTTPException) as exc:
-                outcome, connection = None, http.client.HTTPConnection(HOST, self.port, timeout=10)
-                error = repr(exc)
-            else:
-                error = f"status {response.status}"
-            with self.lock:
-                if outcome is None:
-                    self.failures.append(error)
-                else:
-                    self.versions[outcome] = self.versions.get(outcome, 0) + 1
-        connection.close()
-
-    def __enter__(self) -> _Load:
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop.set()
-        for thread in self.threads:
-            thread.join(30)
-
-
 def _wait_for_version(base: str, version: str) -> None:
     deadline = time.monotonic() + 30
     while json.loads(get(f"{base}/health")[1]).get("model_version") != version:
@@ -188,7 +140,8 @@ def test_train_promote_under_load_and_roll_back_without_a_failed_request(
     port, pid_file = free_port(), tmp_path / "server.pid"
     command = [sys.executable, "-m", "runtime", "--port", str(port), "--workers", str(workers),
                "--bundle", str(trained / CURRENT), "--pid-file", str(pid_file)]
-    with running(command, port, cwd=ROOT, log=tmp_path / "server.log") as base, _Load(port) as load:
+    with (running(command, port, cwd=ROOT, log=tmp_path / "server.log") as base,
+          Load(base, threads=4, seconds=120.0, max_requests=1_000_000) as load):
         assert pid_file.read_text().strip().isdigit()
         time.sleep(0.5)
         out = _rollout("promote", "1.0.1", "--bundles", str(trained), "--pid-file", str(pid_file))
@@ -198,6 +151,8 @@ def test_train_promote_under_load_and_roll_back_without_a_failed_request(
         _rollout("rollback", "--bundles", str(trained), "--pid-file", str(pid_file))
         _wait_for_version(base, "1.0.0")
         time.sleep(0.5)
+    print(f"\nrollout under load ({workers} workers): {load.requests} requests, "
+          f"{len(load.failures)} failed; answers by version {dict(load.versions)}")
     assert load.failures == [], load.failures[:5]
-    assert set(load.versions) == {"1.0.0", "1.0.1"} and sum(load.versions.values()) > 50, load.versions
+    assert set(load.versions) == {"1.0.0", "1.0.1"} and load.requests > 50, load.versions
     assert not pid_file.exists()  # removed as the server stopped
