@@ -31,7 +31,7 @@ from runtime.core.bundle import BundleError, load_bundle
 from runtime.core.model import Model
 from runtime.core.shipped import SHIPPED_BUNDLES
 
-__all__ = ["CURRENT", "MIGRATION_FILE", "PREVIOUS", "RolloutError", "main", "point", "promote"]
+__all__ = ["CURRENT", "MIGRATION_FILE", "PREVIOUS", "RolloutError", "main", "point", "pointed", "promote"]
 
 CURRENT = "current"
 PREVIOUS = "previous"
@@ -115,14 +115,18 @@ def _server_pid(pid: int | None, pid_file: Path | None) -> int | None:
 
 
 def promote(bundles: Path, version: str, *, force: bool = False, pid: int | None = None,
-            say: Callable[[str], None] = print) -> None:
-    """Verify ``version``, point ``current`` at it (``previous`` at the old one), signal ``pid``."""
+            verdict: bool = True, say: Callable[[str], None] = print) -> None:
+    """Verify ``version``, point ``current`` at it (``previous`` at the old one), signal ``pid``.
+
+    ``verdict=False`` skips the migration verdict: a rollback returns to a version that served.
+    """
     if not bundles.is_dir():
         raise RolloutError(f"--bundles {bundles}: no such directory")
     old = pointed(bundles, CURRENT)
     pointed(bundles, PREVIOUS)  # refuses a real folder there before anything changes
     say(f"verified {_verify(bundles, version)}")
-    say(_migration_verdict(bundles, version, force))
+    if verdict:
+        say(_migration_verdict(bundles, version, force))
     if old == version:
         say(f"{bundles / CURRENT} already points to {version}: nothing to change")
     else:
@@ -162,12 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         pid = _server_pid(options.pid, options.pid_file)
         if options.command == "promote":
-            version, force = options.version, options.force
+            promote(options.bundles, options.version, force=options.force, pid=pid)
         else:
-            version, force = pointed(options.bundles, PREVIOUS), True  # its verdict was taken
+            version = pointed(options.bundles, PREVIOUS)
             if version is None:
                 raise RolloutError(f"{options.bundles / PREVIOUS}: no previous version to roll back to")
-        promote(options.bundles, version, force=force, pid=pid)
+            promote(options.bundles, version, pid=pid, verdict=False)
     except RolloutError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -40,6 +40,12 @@ def test_requirements_files_hold_only_pins_setuptools_can_read() -> None:
                         f"{file}:{number}: expected name==version, got {line!r}"
 
 
+def test_every_python_package_is_packaged() -> None:
+    folders = {".".join(path.parent.relative_to(ROOT).parts)
+               for top in ("runtime", "training") for path in (ROOT / top).rglob("__init__.py")}
+    assert folders <= set(PYPROJECT["tool"]["setuptools"]["packages"])
+
+
 def test_console_scripts_name_existing_main_functions() -> None:
     scripts = PYPROJECT["project"]["scripts"]
     assert {"segmentation-serve", "segmentation-train", "segmentation-score"} <= set(scripts)
