@@ -156,3 +156,11 @@ def test_train_promote_under_load_and_roll_back_without_a_failed_request(
     assert load.failures == [], load.failures[:5]
     assert set(load.versions) == {"1.0.0", "1.0.1"} and load.requests > 50, load.versions
     assert not pid_file.exists()  # removed as the server stopped
+
+
+def test_server_refuses_a_pid_file_it_cannot_write(tmp_path: Path) -> None:
+    pid_file = tmp_path / "missing" / "server.pid"
+    done = subprocess.run([sys.executable, "-m", "runtime", "--pid-file", str(pid_file), "--port", "0"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert done.stderr == f"error: --pid-file {pid_file}: No such file or directory\n"
