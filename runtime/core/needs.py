@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import NamedTuple
 
-__all__ = ["PROMOTING", "SCORING", "SERVING", "SMOKE", "TRAINING", "Need", "missing", "require"]
+__all__ = ["PROMOTING", "SCORING", "SERVING", "TRAINING", "Need", "missing", "require"]
 
 
 class Need(NamedTuple):
@@ -27,8 +27,6 @@ SERVING = Need("serving", ("numpy", "msgspec", "starlette", "uvicorn", "promethe
                "run scripts/serve (or pip install -r requirements-runtime.txt, or pip install .)")
 SCORING = Need("bulk scoring", ("numpy", "msgspec"),
                "pip install -r requirements-runtime.txt (or pip install .)")
-SMOKE = Need("the smoke test", ("msgspec",),
-             "pip install -r requirements-runtime.txt (or pip install .)")
 PROMOTING = Need("promoting a bundle", ("numpy", "msgspec"),
                  "pip install -r requirements-runtime.txt (or pip install .)")
 TRAINING = Need("training", ("numpy", "msgspec", "sklearn", "scipy", "matplotlib"),

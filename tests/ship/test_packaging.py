@@ -69,7 +69,6 @@ BLOCKED = [  # entry point module, a package it needs, the remedy its error name
     ("training", "sklearn",
      "scripts/train (or pip install -r requirements-train.txt, or pip install '.[train]')"),
     ("runtime.score", "msgspec", "pip install -r requirements-runtime.txt (or pip install .)"),
-    ("runtime.smoke", "msgspec", "pip install -r requirements-runtime.txt (or pip install .)"),
     ("runtime.rollout", "numpy", "pip install -r requirements-runtime.txt (or pip install .)"),
 ]
 
