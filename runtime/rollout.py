@@ -8,9 +8,11 @@ A bundles directory holds one folder per version and two relative symlinks:
 segment's profile predicts as that segment), shows the migration verdict
 written beside it (``migration.json``) and refuses a failed one unless
 ``--force``, then moves ``current`` (a new link renamed over the old one: a
-reader sees the old or the new version, never none) and sends ``SIGHUP`` to
-the server, which reloads without dropping a request and keeps its model if
-the new one fails. ``rollback`` does the same towards ``previous``.
+reader sees the old or the new version, never none). A server watching its
+bundle path reloads in place within ``SEGMENTATION_WATCH_SECONDS``; given the
+server's pid, the command also sends it ``SIGHUP``, which makes a one-worker
+server reload at once. Either way a bundle that fails leaves the old model
+serving. ``rollback`` does the same towards ``previous``.
 """
 
 from __future__ import annotations
@@ -135,7 +137,8 @@ def promote(bundles: Path, version: str, *, force: bool = False, pid: int | None
         point(bundles, CURRENT, version)
         say(f"{bundles / CURRENT} -> {version} (previous: {old or 'none'})")
     if pid is None:
-        say("no server signalled (no --pid-file or --pid): send it SIGHUP to reload")
+        say("no server signalled (no --pid-file or --pid): a server watching its bundle path "
+            "reloads within SEGMENTATION_WATCH_SECONDS")
     else:
         os.kill(pid, signal.SIGHUP)
         say(f"sent SIGHUP to process {pid}: it reloads {bundles / CURRENT}")
@@ -156,8 +159,9 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--bundles", type=Path, default=SHIPPED_BUNDLES,
                          help=f"bundles directory (default: {SHIPPED_BUNDLES})")
         target = sub.add_mutually_exclusive_group()
-        target.add_argument("--pid-file", type=Path, help="the server's --pid-file")
-        target.add_argument("--pid", type=int, help="the server's process id")
+        target.add_argument("--pid-file", type=Path, help="the server's --pid-file: SIGHUP it to "
+                            "reload at once (one worker; several reload in place by themselves)")
+        target.add_argument("--pid", type=int, help="the server's process id, as --pid-file")
     return parser
 
 
