@@ -120,7 +120,8 @@ def test_readme_rollout_walkthrough_promotes_and_rolls_back(customer_data: Path,
                      "/tmp/segmentation.pid": str(tmp_path / "server.pid"),
                      "../shared/data/CustomerData.csv": str(customer_data)}
     commands = []
-    for documented_command in _block_with("runtime.rollout promote 1.0.0"):
+    training = [c for c in _console_commands() if c.startswith("scripts/train")][:1]  # "as above"
+    for documented_command in training + _block_with("runtime.rollout promote 1.0.0"):
         command = documented_command
         for documented, actual in substitutions.items():
             command = command.replace(documented, actual)
