@@ -103,10 +103,13 @@ def _server_pid(pid: int | None, pid_file: Path | None) -> int | None:
     """The server's process id, checked alive before anything changes."""
     if pid_file is not None:
         try:
-            pid = int(pid_file.read_text().strip())
-        except (OSError, ValueError) as exc:
-            raise RolloutError(f"--pid-file {pid_file}: expected a running server's process id "
-                               f"({exc})") from exc
+            text = pid_file.read_text().strip()
+        except OSError as exc:
+            raise RolloutError(f"--pid-file {pid_file}: {exc.strerror} (is the server running "
+                               "with --pid-file?)") from exc
+        if not text.isdigit():
+            raise RolloutError(f"--pid-file {pid_file}: expected a process id, found {text[:20]!r}")
+        pid = int(text)
     if pid is None:
         return None
     try:

@@ -82,7 +82,7 @@ def test_promote_shows_a_passed_migration_verdict(bundles: Path, capsys: pytest.
 
 @pytest.mark.parametrize("arguments", [
     ["promote", "9.9.9"], ["promote", "../1.0.0"], ["promote", "current"], ["rollback"],
-    ["promote", "1.0.1", "--pid", "999999999"],
+    ["promote", "1.0.1", "--pid", "999999999"], ["promote", "1.0.1", "--pid-file", "/nonexistent/server.pid"],
 ])
 def test_promote_refuses_bad_arguments_with_one_line(
     bundles: Path, capsys: pytest.CaptureFixture[str], arguments: list[str]
