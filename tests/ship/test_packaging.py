@@ -55,6 +55,7 @@ def test_console_scripts_name_existing_main_functions() -> None:
         assert f"def {function}(" in (ROOT / (module.replace(".", "/") + ".py")).read_text(), target
 
 
+@pytest.mark.slow
 def test_default_bundle_is_found_from_the_package_not_the_working_directory() -> None:
     done = subprocess.run(
         [sys.executable, "-c", "from runtime.core.shipped import DEFAULT_BUNDLE; print(DEFAULT_BUNDLE)"],
@@ -73,6 +74,7 @@ BLOCKED = [  # entry point module, a package it needs, the remedy its error name
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("module", "blocked", "remedy"), BLOCKED, ids=[m for m, _, _ in BLOCKED])
 def test_entry_point_without_a_dependency_says_what_to_install(module: str, blocked: str,
                                                                remedy: str) -> None:

@@ -99,6 +99,7 @@ def _block_with(text: str) -> list[str]:
     return [line[2:].strip() for line in blocks[0].splitlines() if line.startswith("$ ")]
 
 
+@pytest.mark.slow
 def test_readme_score_example_writes_the_documented_columns(customer_data: Path, tmp_path: Path) -> None:
     (command,) = [c for c in _console_commands() if c.startswith(".venv/bin/python -m runtime.score")]
     words = shlex.split(command.replace("../shared/data/CustomerData.csv", str(customer_data))

@@ -162,6 +162,7 @@ def test_train_promote_under_load_and_roll_back_without_a_failed_request(
     assert not pid_file.exists()  # removed as the server stopped
 
 
+@pytest.mark.slow
 def test_server_refuses_a_pid_file_it_cannot_write(tmp_path: Path) -> None:
     pid_file = tmp_path / "missing" / "server.pid"
     done = subprocess.run([sys.executable, "-m", "runtime", "--pid-file", str(pid_file)],

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
 
 
@@ -25,6 +27,7 @@ def test_serve_reuses_its_environment_on_a_second_run() -> None:
     assert "--bundle" in second.stdout  # the arguments reached python -m runtime
 
 
+@pytest.mark.slow
 def test_train_script_runs_python_m_training_with_its_arguments() -> None:
     done = subprocess.run([str(ROOT / "scripts" / "train"), "--help"], cwd="/", capture_output=True,
                           text=True, timeout=600, check=False)
@@ -41,6 +44,7 @@ def test_apt_installs_skip_recommended_packages_and_use_sudo_when_not_root() -> 
         assert 'sudo=(sudo)' in text and '"${sudo[@]}" apt-get update' in text, script
 
 
+@pytest.mark.slow
 def test_bench_help_answers_without_building_anything(tmp_path: Path) -> None:
     venvs = ROOT / "bench" / ".venvs"
     before = sorted(venvs.rglob("*")) if venvs.exists() else None
