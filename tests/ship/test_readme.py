@@ -153,3 +153,11 @@ def _wait_for_version(base: str, version: str) -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"{base} never served {version}")
+
+
+def test_links_between_the_readme_and_docs_resolve() -> None:
+    pages = [README, *sorted((ROOT / "docs").glob("*.md"))]
+    assert (ROOT / "docs" / "index.md") in pages
+    for page in pages:
+        for target in re.findall(r"\]\(([^)#:]+)\)", page.read_text()):
+            assert (page.parent / target).exists(), f"{page.relative_to(ROOT)} links to {target}"
