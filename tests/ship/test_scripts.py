@@ -55,3 +55,11 @@ def test_bench_help_answers_without_building_anything(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: bench/run") and "results-quick" in done.stdout
     assert (sorted(venvs.rglob("*")) if venvs.exists() else None) == before
+
+
+def test_documented_results_file_names_are_the_ones_written() -> None:
+    from bench.perf.settings import Settings
+
+    assert (Settings().stem, Settings.quick().stem) == ("results", "results-quick")
+    method = (ROOT / "docs" / "benchmarks.md").read_text()
+    assert "`bench/results/results.json`" in method and "`results-quick.*` with `--quick`" in method
