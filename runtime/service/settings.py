@@ -42,6 +42,8 @@ ENVIRONMENT = {
     "drift_min_sample": ("SEGMENTATION_DRIFT_MIN_SAMPLE",
                          "customers in the window before /drift reports a PSI"),
     "grace_seconds": ("SEGMENTATION_GRACE_SECONDS", "seconds in-flight requests get to finish on SIGTERM"),
+    "gc_freeze": ("SEGMENTATION_GC_FREEZE",
+                  "false to leave start-up objects in the garbage collector's full collections"),
     "watch_seconds": ("SEGMENTATION_WATCH_SECONDS",
                       "seconds between checks for a changed bundle or catalogue, reloaded in place (0: off)"),
 }
@@ -70,6 +72,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     drift_window: Annotated[int, Meta(ge=1, le=100_000_000)] = 10_000
     drift_min_sample: Annotated[int, Meta(ge=1, le=100_000_000)] = MIN_SAMPLE
     grace_seconds: Seconds = 20.0
+    gc_freeze: bool = True
     watch_seconds: Seconds = 2.0
 
     @classmethod
