@@ -25,13 +25,14 @@ class Need(NamedTuple):
 
 SERVING = Need("serving", ("numpy", "msgspec", "starlette", "uvicorn", "prometheus_client"),
                "run scripts/serve (or pip install -r requirements-runtime.txt, or pip install .)")
-SCORING = Need("bulk scoring", ("numpy", "msgspec"),
-               "pip install -r requirements-runtime.txt (or pip install .)")
+SCORING = Need("bulk scoring", ("numpy", "msgspec", "pyarrow"),
+               "pip install -r requirements-runtime.txt -r requirements-train.txt "
+               "-r requirements-scale.txt (or pip install '.[scale]')")
 PROMOTING = Need("promoting a bundle", ("numpy", "msgspec"),
                  "pip install -r requirements-runtime.txt (or pip install .)")
-TRAINING = Need("training", ("numpy", "msgspec", "sklearn", "scipy", "matplotlib"),
-                "run scripts/train (or pip install -r requirements-train.txt, "
-                "or pip install '.[train]')")
+TRAINING = Need("training", ("numpy", "msgspec", "sklearn", "scipy", "matplotlib", "pyarrow"),
+                "run scripts/train (or pip install -r requirements-train.txt "
+                "-r requirements-scale.txt, or pip install '.[train]')")
 
 
 def missing(need: Need) -> str | None:

@@ -68,8 +68,10 @@ def test_default_bundle_is_found_from_the_package_not_the_working_directory() ->
 BLOCKED = [  # entry point module, a package it needs, the remedy its error names
     ("runtime", "starlette", "scripts/serve (or pip install -r requirements-runtime.txt, or pip install .)"),
     ("training", "sklearn",
-     "scripts/train (or pip install -r requirements-train.txt, or pip install '.[train]')"),
-    ("runtime.score", "msgspec", "pip install -r requirements-runtime.txt (or pip install .)"),
+     "scripts/train (or pip install -r requirements-train.txt -r requirements-scale.txt, "
+     "or pip install '.[train]')"),
+    ("runtime.score", "pyarrow", "pip install -r requirements-runtime.txt -r requirements-train.txt "
+     "-r requirements-scale.txt (or pip install '.[scale]')"),
     ("runtime.rollout", "numpy", "pip install -r requirements-runtime.txt (or pip install .)"),
 ]
 
