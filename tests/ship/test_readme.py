@@ -7,6 +7,7 @@ first-hour commands (serve, train, test, install) in a fresh clone in
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -107,8 +108,9 @@ def test_readme_score_example_writes_the_documented_columns(customer_data: Path,
     done = subprocess.run([sys.executable, *words[1:]], cwd=ROOT, capture_output=True, text=True,
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    header = (tmp_path / "segments.csv").read_text().splitlines()[0]
-    assert header == "CustomerID,cluster,segment_name,confidence_score"
+    with open(tmp_path / "segments.csv", newline="") as file:
+        header = next(csv.reader(file))
+    assert header == ["CustomerID", "cluster", "segment_name", "confidence_score"]
 
 
 @pytest.mark.slow
