@@ -42,6 +42,8 @@ ENVIRONMENT = {
     "drift_min_sample": ("SEGMENTATION_DRIFT_MIN_SAMPLE",
                          "customers in the window before /drift reports a PSI"),
     "grace_seconds": ("SEGMENTATION_GRACE_SECONDS", "seconds in-flight requests get to finish on SIGTERM"),
+    "body_seconds": ("SEGMENTATION_BODY_SECONDS",
+                     "seconds a request body has to arrive in full, once read, before 408"),
     "gc_freeze": ("SEGMENTATION_GC_FREEZE",
                   "false to leave start-up objects in the garbage collector's full collections"),
     "watch_seconds": ("SEGMENTATION_WATCH_SECONDS",
@@ -74,6 +76,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     grace_seconds: Seconds = 20.0
     gc_freeze: bool = True
     watch_seconds: Seconds = 2.0
+    # a body not in full this long after the first read gets 408 (middleware.body_deadline)
+    body_seconds: Annotated[float, Meta(gt=0, le=3600)] = 10.0
 
     @classmethod
     def load(
