@@ -6,7 +6,8 @@ The parts, and which other parts each may import (``tests/test_layout.py`` check
   schema, feature encoding, prediction, catalogue, drift). Imports no other part.
 - ``runtime.service``: the HTTP service. Imports ``core``.
 - ``runtime.scoring``: bulk scoring of whole exports. Imports ``core``.
-- The entry points beside them (``__main__``, ``score``, ``smoke``) start one part each.
+- The entry points beside them (``__main__``, ``score``, ``smoke``, ``rollout``) start one
+  part each.
 
 ``training`` (offline, scikit-learn) imports ``core`` and ``scoring``; nothing here imports it.
 """

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
+from pathlib import Path
+
+from runtime.core.needs import SERVING, require
+
+require(SERVING)  # before the imports below, which need it
 
 from runtime.core.bundle import BundleError
 from runtime.service.settings import ENVIRONMENT, Settings, SettingsError
@@ -23,7 +29,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", help=f"port to bind (default: {defaults.port})")
     parser.add_argument("--bundle", help="bundle directory (default: the shipped default bundle)")
     parser.add_argument("--workers", help=f"worker processes (default: {defaults.workers})")
+    parser.add_argument("--pid-file", help="write the server's process id here while it runs, for "
+                        "python -m runtime.rollout (default: none)")
     return parser
+
+
+def _write_pid(path: Path) -> None:
+    """This process's id in ``path``, written whole (by rename): a reader never sees half."""
+    staging = path.with_name(f".{path.name}.{os.getpid()}")
+    staging.write_text(f"{os.getpid()}\n")
+    os.replace(staging, path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +55,17 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     from runtime.service.server import serve
 
-    return serve(settings)
+    if settings.pid_file is None:
+        return serve(settings)
+    try:
+        _write_pid(settings.pid_file)
+    except OSError as exc:  # its folder is missing or not writable
+        print(f"error: --pid-file {settings.pid_file}: {exc.strerror}", file=sys.stderr)
+        return 1
+    try:
+        return serve(settings)
+    finally:
+        settings.pid_file.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 
+from runtime.core.needs import SCORING, require
+
+require(SCORING)  # before the imports below, which need it
+
 from runtime.core.bundle import BundleError, load_bundle
 from runtime.scoring.export import ExportError
 from runtime.scoring.lines import DEFAULT_LINE_LIMIT

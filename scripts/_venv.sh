@@ -1,4 +1,4 @@
-# Shared by scripts/serve and scripts/test (sourced, not run): the checkout's one virtualenv.
+# Shared by scripts/serve, scripts/train and scripts/test (sourced, not run): the checkout's one virtualenv.
 #
 # ensure_venv             create .venv with Python 3.11 when absent (or broken)
 # install_requirements    pip-install requirement files into it, skipped when a stamp

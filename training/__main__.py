@@ -12,7 +12,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from runtime.core.bundle import BundleError
+from runtime.core.needs import TRAINING, require
+
+require(TRAINING)  # before the imports below, which need it
+
+from runtime.core.bundle import MANIFEST_FILE, BundleError
 from runtime.scoring.export import ExportError
 
 
@@ -35,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
                         "same k and features); the manifest records it as the parent")
     parser.add_argument("--resamples", type=int, default=100,
                         help="bootstrap resamples for the stability figures (default: 100)")
+    parser.add_argument("--replace", action="store_true",
+                        help="replace the bundle already in DIR (refused without it)")
     parser.add_argument("--engine", choices=("local", "dask"), default="local",
                         help="local (default): this process; dask: a Dask cluster, with dask-ml")
     parser.add_argument("--scheduler", metavar="ADDRESS",
@@ -55,6 +61,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if options.resamples < 1:
         print("error: --resamples must be at least 1", file=sys.stderr)
+        return 2
+    if options.out.is_symlink():
+        print(f"error: --out {options.out}: is a pointer (symlink), not a version folder; "
+              "train into a new version and promote it", file=sys.stderr)
+        return 2
+    if (options.out / MANIFEST_FILE).exists() and not options.replace:
+        print(f"error: --out {options.out}: a bundle exists there already; train into a new "
+              "version folder, or pass --replace to overwrite it", file=sys.stderr)
         return 2
     if options.scheduler and options.engine != "dask":
         print("error: --scheduler needs --engine dask", file=sys.stderr)

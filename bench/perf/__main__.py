@@ -13,10 +13,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from bench.perf import report
-from bench.perf.figures import table
 from bench.perf.settings import PARTS, Settings
-from bench.perf.suite import Suite
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,7 +21,10 @@ def _parser() -> argparse.ArgumentParser:
         prog="bench/run",
         description="Benchmark our service against R1 (the seed's design), R2 (bare Starlette) "
         "and R3 (scikit-learn in process); print the figures and write them to bench/results/.",
-        epilog="Exit status: 0 when every part ran and nothing is flagged, 1 otherwise "
+        epilog="Files: bench/results/results.json and results.png for a full run; "
+        "results-quick.* with --quick; the parts' names added with --only (e.g. "
+        "results-quick-predict-cold.json). "
+        "Exit status: 0 when every part ran and nothing is flagged, 1 otherwise "
         "(also on a missed target with --strict), 130 when interrupted.",
     )
     parser.add_argument("--quick", action="store_true", help="short durations: a smoke run")
@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rows", type=int, dest="inprocess_rows", help="in-process rows")
     parser.add_argument("--ours-python", type=Path, help="interpreter to run our service with")
     parser.add_argument("--data", type=Path, help="the raw customer export")
-    parser.add_argument("--results", type=Path, help="folder for results.json and the chart")
+    parser.add_argument("--results", type=Path, help="folder for the results files (default: bench/results)")
     return parser
 
 
@@ -80,6 +80,11 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: list[str]) -> int:
     settings = settings_from(argv)
+    # Only now: --help and bad arguments answer without NumPy or the benchmark's venv.
+    from bench.perf import report
+    from bench.perf.figures import table
+    from bench.perf.suite import Suite
+
     signal.signal(signal.SIGTERM, _terminate)
     try:
         data = Suite(settings).run()

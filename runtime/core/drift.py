@@ -14,7 +14,12 @@ import numpy as np
 from runtime.core.bundle import DriftReference, FeatureSpec
 from runtime.core.features import Column, Encoder
 
-__all__ = ["DriftMonitor", "DriftReport", "bin_counts", "population_stability_index"]
+__all__ = ["MIN_SAMPLE", "DriftMonitor", "DriftReport", "bin_counts", "population_stability_index"]
+
+# PSI of a sample drawn from the reference itself is about (bins - 1) / customers: with ~10
+# bins, 500 customers keep that noise near 0.02, well under the 0.1 read as a moderate shift;
+# 6 customers give several units, an alarm about nothing.
+MIN_SAMPLE = 500
 
 # Shares below this are floored so that an empty bin gives a large, finite PSI.
 _FLOOR = 1e-4
@@ -59,8 +64,11 @@ def population_stability_index(reference: DriftReference, counts: np.ndarray) ->
 
 
 class FieldDrift(msgspec.Struct):
+    """One field's PSI (None below the minimum sample) and the customers it rests on."""
+
     field: str
-    psi: float
+    psi: float | None
+    customers: int
     counts: list[int]
     reference_shares: list[float]
 
@@ -72,6 +80,7 @@ class DriftReport(msgspec.Struct):
     customers: int
     window_start: str | None
     fields: list[FieldDrift]
+    min_sample: int = MIN_SAMPLE
 
 
 _FLUSH_AT = 512
@@ -97,12 +106,13 @@ class DriftMonitor:
 
     def __init__(
         self, features: Sequence[FeatureSpec], references: Sequence[DriftReference],
-        window: int, slices: int = 10,
+        window: int, slices: int = 10, min_sample: int = MIN_SAMPLE,
     ) -> None:
         by_field = {reference.field: reference for reference in references}
         self._fields = [(spec, by_field[spec.field]) for spec in features if spec.field in by_field]
         self._encoder = Encoder(features)
         self.window = window
+        self.min_sample = min_sample
         self._bucket_size = max(1, window // slices)
         # A bucket counts every field's bins in one array: field i's bins start at offset i.
         sizes = [len(reference.shares) for _, reference in self._fields]
@@ -145,12 +155,15 @@ class DriftMonitor:
         for (spec, reference), first, end in zip(self._fields, self._offsets[:-1], self._offsets[1:],
                                                  strict=True):
             counts = window[first:end]
-            fields.append(FieldDrift(spec.field, round(population_stability_index(reference, counts), 6),
-                                     counts.tolist(), reference.shares))
+            customers = int(counts.sum())
+            psi = population_stability_index(reference, counts)
+            fields.append(FieldDrift(spec.field, round(psi, 6) if customers >= self.min_sample else None,
+                                     customers, counts.tolist(), reference.shares))
         start = self._buckets[0][0] if self._buckets else None
         return DriftReport(
             window_size=self.window,
             customers=sum(bucket[2] for bucket in self._buckets),
             window_start=datetime.fromtimestamp(start, UTC).isoformat(timespec="seconds") if start else None,
             fields=fields,
+            min_sample=self.min_sample,
         )

@@ -9,6 +9,7 @@ import gc
 import logging
 import signal
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -116,10 +117,12 @@ async def drift(request: Request) -> Response:
 
 
 def _log_serving(served: ServedModel, settings: Settings) -> None:
+    """One line saying what is served; paths resolved, so a ``current`` pointer names its version."""
     logger.info("serving", extra={"fields": {
-        "bundle": served.bundle.path, "model_name": served.bundle.manifest.model.name,
+        "bundle": str(Path(served.bundle.path).resolve()),
+        "model_name": served.bundle.manifest.model.name,
         "model_version": served.version, "checksum": served.bundle.checksum,
-        "catalogue": str(settings.catalogue) if settings.catalogue else None,
+        "catalogue": str(settings.catalogue.resolve()) if settings.catalogue else None,
     }})
 
 

@@ -7,6 +7,7 @@ workers' files with the library's ``MultiProcessCollector``.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 
@@ -125,5 +126,6 @@ async def metrics_endpoint(request: Request) -> Response:
     served = request.app.state.served
     if served is not None:
         for field in served.drift.report().fields:
-            metrics.drift.labels(field.field).set(field.psi)
+            # NaN below the minimum sample: no figure, and no alert comparing one.
+            metrics.drift.labels(field.field).set(math.nan if field.psi is None else field.psi)
     return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

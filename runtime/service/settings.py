@@ -15,13 +15,17 @@ from typing import Annotated, Any, Literal, cast
 import msgspec
 from msgspec import Meta
 
+from runtime.core.drift import MIN_SAMPLE
+from runtime.core.shipped import DEFAULT_BUNDLE
+
 __all__ = ["DEFAULT_BUNDLE", "ENVIRONMENT", "Settings", "SettingsError"]
 
-DEFAULT_BUNDLE = Path(__file__).resolve().parents[2] / "artifacts" / "customer-segmentation" / "1.0.0"
 
 # Each setting's environment variable and what it means (listed in --help and the README).
 ENVIRONMENT = {
-    "bundle": ("SEGMENTATION_BUNDLE", "bundle directory to serve"),
+    "bundle": ("SEGMENTATION_BUNDLE",
+               "bundle directory to serve (a bundles directory's current, to roll out)"),
+    "pid_file": ("SEGMENTATION_PID_FILE", "file the server writes its process id to while it runs"),
     "catalogue": ("SEGMENTATION_CATALOGUE", "optional JSON file overriding segment names and offers"),
     "host": ("SEGMENTATION_HOST", "address to bind"),
     "port": ("SEGMENTATION_PORT", "port to bind, 1 to 65535"),
@@ -35,6 +39,8 @@ ENVIRONMENT = {
     "log_customers": ("SEGMENTATION_LOG_CUSTOMERS", "true to log customer ids (off by default)"),
     "cors_origins": ("SEGMENTATION_CORS_ORIGINS", "comma-separated origins allowed by CORS (none)"),
     "drift_window": ("SEGMENTATION_DRIFT_WINDOW", "customers per drift-monitoring window"),
+    "drift_min_sample": ("SEGMENTATION_DRIFT_MIN_SAMPLE",
+                         "customers in the window before /drift reports a PSI"),
     "grace_seconds": ("SEGMENTATION_GRACE_SECONDS", "seconds in-flight requests get to finish on SIGTERM"),
     "body_seconds": ("SEGMENTATION_BODY_SECONDS",
                      "seconds a request body has to arrive in full, once read, before 408"),
@@ -54,6 +60,7 @@ class SettingsError(ValueError):
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     bundle: Path = DEFAULT_BUNDLE
     catalogue: Path | None = None
+    pid_file: Path | None = None
     host: Annotated[str, Meta(min_length=1)] = "127.0.0.1"
     port: Annotated[int, Meta(ge=1, le=65535)] = 8000
     workers: Annotated[int, Meta(ge=1, le=64)] = 1
@@ -65,6 +72,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     log_customers: bool = False
     cors_origins: tuple[str, ...] = ()
     drift_window: Annotated[int, Meta(ge=1, le=100_000_000)] = 10_000
+    drift_min_sample: Annotated[int, Meta(ge=1, le=100_000_000)] = MIN_SAMPLE
     grace_seconds: Seconds = 20.0
     gc_freeze: bool = True
     watch_seconds: Seconds = 2.0

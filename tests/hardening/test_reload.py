@@ -7,9 +7,7 @@ import json
 import os
 import shutil
 import signal
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from runtime.core.bundle import ARRAYS_FILE, MANIFEST_FILE, load_bundle, write_b
 from tests.conftest import DEFAULT_BUNDLE
 from tests.hardening.conftest import Serve
 from tests.hardening.live import LiveServer, customer, metric, wait_for
+from tests.hardening.load import Load
 
 RELOADS = "segmentation_reloads_total"
 SIGHUP_ONLY = {"SEGMENTATION_WATCH_SECONDS": "0"}  # the bundle is not watched: only signals reload
@@ -150,68 +149,6 @@ def test_a_vanished_bundle_is_refused(serve: Serve, tmp_path: Path) -> None:
     assert version_of(live) == "1.0.0-good"
 
 
-class _Load:
-    """Threads posting single and batch predictions, checking every answer names one model."""
-
-    def __init__(self, url: str, threads: int, seconds: float, max_requests: int) -> None:
-        self.url = url
-        self.stop = threading.Event()
-        self.deadline = time.monotonic() + seconds
-        self.max_requests = max_requests
-        self.lock = threading.Lock()
-        self.requests = 0
-        self.failures: list[str] = []
-        self.versions: Counter[str] = Counter()
-        self.threads = [threading.Thread(target=self._run, args=(n,), daemon=True)
-                        for n in range(threads)]
-
-    def __enter__(self) -> _Load:
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop.set()
-        for thread in self.threads:
-            thread.join(15)
-
-    def _check(self, answer: httpx.Response, batch: bool) -> str | None:
-        if answer.status_code != 200:
-            return f"status {answer.status_code}: {answer.text[:200]}"
-        header = answer.headers.get("x-model-version")
-        body = answer.json()
-        if body["model_version"] != header:
-            return f"body names {body['model_version']}, header {header}"
-        if batch and {p["model_version"] for p in body["predictions"]} != {header}:
-            return f"one batch mixes {sorted({p['model_version'] for p in body['predictions']})}"
-        with self.lock:
-            self.versions[header] += 1
-        return None
-
-    def _run(self, number: int) -> None:
-        batch_body = [customer(i) for i in range(number, number + 25)]
-        with httpx.Client(base_url=self.url, timeout=10.0) as client:
-            index = 0
-            while not self.stop.is_set() and time.monotonic() < self.deadline:
-                with self.lock:
-                    if self.requests >= self.max_requests:
-                        return
-                    self.requests += 1
-                batch = index % 2 == 1
-                try:
-                    if batch:
-                        answer = client.post("/predict/batch", json=batch_body)
-                    else:
-                        answer = client.post("/predict", json=customer(index))
-                    problem = self._check(answer, batch)
-                except (httpx.HTTPError, ValueError, KeyError) as exc:
-                    problem = f"{type(exc).__name__}: {exc}"
-                if problem:
-                    with self.lock:
-                        self.failures.append(problem)
-                index += 1
-
-
 def test_reloads_under_load_drop_nothing_and_never_mix_models(
     serve: Serve, tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:
@@ -222,7 +159,7 @@ def test_reloads_under_load_drop_nothing_and_never_mix_models(
     live = serve(bundle=link, env=SIGHUP_ONLY)
     serving, expected = "2.0.0-a", [0, 0]
     signals = 0
-    with _Load(live.url, threads=4, seconds=20.0, max_requests=200_000) as load:
+    with Load(live.url, threads=4, seconds=20.0, max_requests=200_000) as load:
         for step in range(24):
             is_good = step % 2 == 0
             target = good[(step // 2 + 1) % 2] if is_good else bad[(step // 2) % len(bad)]
@@ -287,7 +224,7 @@ def test_every_worker_reloads_in_place_under_load_and_drops_nothing(serve: Serve
     point(link, good[0])
     live = serve(bundle=link, workers=2, env={"SEGMENTATION_WATCH_SECONDS": "0.2"})
     workers = live.worker_pids()
-    with _Load(live.url, threads=4, seconds=60.0, max_requests=100_000) as load:
+    with Load(live.url, threads=4, seconds=60.0, max_requests=100_000) as load:
         # Each change is seen by both workers: reloads counted (succeeded, refused) over both.
         changes = [(good[1], "4.0.0-b", (2, 0)), (corrupt(tmp_path / "bad"), "4.0.0-b", (2, 2)),
                    (good[0], "4.0.0-a", (4, 2))]
