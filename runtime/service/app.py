@@ -42,6 +42,17 @@ _encode = msgspec.json.encode
 # Requests of up to this many customers share predictions with those arriving alongside;
 # a larger batch's per-call costs are small beside its own work.
 _SHARED_UP_TO = 1_000
+# ``GET /``'s message, version and endpoints: the replaced service's, which its clients read.
+_API_NAME = "Customer Segmentation API"
+_API_VERSION = "1.0.0"
+_ENDPOINTS = {
+    "POST /predict": "Predict the segment of one customer",
+    "GET /segments": "The segments, their descriptions and offers",
+    "GET /health": "Health check",
+    "POST /predict/batch": "Predict the segments of a batch of customers",
+    "GET /docs": "Interactive API documentation",
+    "POST /v2/models/customer-segmentation/infer": "Open Inference Protocol (KServe V2) inference",
+}
 
 
 def _json(body: bytes, status: int = 200) -> Response:
@@ -193,6 +204,7 @@ def _health(request: Request) -> Health:
     ready = model is not None and not request.app.state.draining
     return Health(
         status="healthy" if ready else ("draining" if model else "loading"),
+        models_loaded=model is not None,
         model_loaded=model is not None,
         model_version=model.version if model else None,
     )
@@ -203,7 +215,8 @@ async def health(request: Request) -> Response:
 
 
 async def live(request: Request) -> Response:
-    return _json(_encode(Health(status="alive", model_loaded=request.app.state.model is not None)))
+    loaded = request.app.state.model is not None
+    return _json(_encode(Health(status="alive", models_loaded=loaded, model_loaded=loaded)))
 
 
 async def ready(request: Request) -> Response:
@@ -219,6 +232,9 @@ async def info(request: Request) -> Response:
     model = _model(request)
     manifest = model.bundle.manifest
     return _json(_encode(ServiceInfo(
+        message=_API_NAME,
+        version=_API_VERSION,
+        endpoints=_ENDPOINTS,
         service="customer-segmentation",
         model_name=manifest.model.name,
         model_version=manifest.model.version,

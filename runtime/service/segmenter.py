@@ -14,6 +14,7 @@ from runtime.service.schemas import (
     BatchPrediction,
     Explanation,
     Prediction,
+    SegmentCatalogue,
     SegmentDistance,
     SegmentInfo,
 )
@@ -53,7 +54,11 @@ class Segmenter:
         self._batch_head, self._batch_tail = empty_batch.split(b"[]")
         self._batch_head += b"["
         self._batch_tail = b"]" + self._batch_tail
-        self.segments_json = _encode([self.segment_info(s) for s in self.catalogue])
+        self.segments_json = _encode(SegmentCatalogue(
+            total_clusters=len(self.catalogue),
+            segments={str(s.id): self.segment_info(s) for s in self.catalogue},
+            model_version=self.version,
+        ))
 
     def _head(self, segment: Segment) -> bytes:
         sample = Prediction(

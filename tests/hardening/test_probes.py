@@ -19,7 +19,8 @@ def test_live_is_200(server: LiveServer) -> None:
 def test_ready_is_200_once_loaded(server: LiveServer) -> None:
     answer = server.get("/health/ready")
     assert answer.status_code == 200
-    assert answer.json() == {"status": "healthy", "model_loaded": True, "model_version": "1.0.0"}
+    assert answer.json() == {"status": "healthy", "models_loaded": True, "model_loaded": True,
+                             "model_version": "1.0.0"}
 
 
 def test_health_keeps_the_seed_shape(server: LiveServer) -> None:
@@ -40,7 +41,8 @@ def test_draining_turns_readiness_503_and_liveness_stays_200(serve: Serve) -> No
         ready = wait_for(lambda: (r := client.get("/health/ready")).status_code == 503 and r,
                          timeout=1.0, what="readiness 503 after SIGTERM")
         assert ready.headers["content-type"] == "application/json"
-        assert ready.json() == {"status": "draining", "model_loaded": True, "model_version": "1.0.0"}
+        assert ready.json() == {"status": "draining", "models_loaded": True,
+                                "model_loaded": True, "model_version": "1.0.0"}
         assert client.get("/health/live").status_code == 200
         health = client.get("/health")
         assert health.status_code == 200
