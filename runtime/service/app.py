@@ -29,9 +29,10 @@ from runtime.service.metrics import Metrics, metrics_endpoint
 from runtime.service.middleware import Limits, RequestMiddleware
 from runtime.service.openapi import openapi_document
 from runtime.service.reload import load_model, reload_model, serve_model
-from runtime.service.schemas import Health, ServiceInfo
+from runtime.service.schemas import API_VERSION, Health, ServiceInfo
 from runtime.service.segmenter import Segmenter
 from runtime.service.settings import Settings
+from runtime.service.v2 import v2_routes
 
 __all__ = ["create_app"]
 
@@ -42,9 +43,8 @@ _encode = msgspec.json.encode
 # Requests of up to this many customers share predictions with those arriving alongside;
 # a larger batch's per-call costs are small beside its own work.
 _SHARED_UP_TO = 1_000
-# ``GET /``'s message, version and endpoints: the replaced service's, which its clients read.
+# ``GET /``'s message and endpoints: the replaced service's, which its clients read.
 _API_NAME = "Customer Segmentation API"
-_API_VERSION = "1.0.0"
 _ENDPOINTS = {
     "POST /predict": "Predict the segment of one customer",
     "GET /segments": "The segments, their descriptions and offers",
@@ -233,7 +233,7 @@ async def info(request: Request) -> Response:
     manifest = model.bundle.manifest
     return _json(_encode(ServiceInfo(
         message=_API_NAME,
-        version=_API_VERSION,
+        version=API_VERSION,
         endpoints=_ENDPOINTS,
         service="customer-segmentation",
         model_name=manifest.model.name,
@@ -299,6 +299,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics_endpoint),
         Route("/drift", drift),
         *docs_routes("Customer segmentation"),
+        *v2_routes(),
     ]
     configure_logging(settings.log_level)
     metrics = Metrics()

@@ -8,6 +8,7 @@ import msgspec
 from msgspec import Meta
 
 __all__ = [
+    "API_VERSION",
     "BatchPrediction",
     "ErrorBody",
     "Explanation",
@@ -18,6 +19,9 @@ __all__ = [
     "SegmentInfo",
     "ServiceInfo",
 ]
+
+# The API's version, as the replaced service's clients read it from ``GET /``.
+API_VERSION = "1.0.0"
 
 
 class SegmentDistance(msgspec.Struct):

@@ -1,0 +1,198 @@
+"""The Open Inference Protocol (KServe V2) over REST, for the model ``customer-segmentation``.
+
+Server and model metadata, liveness and readiness, and inference on columnar tensors (one
+per customer field), in JSON or with the binary tensor data extension. Errors answer the
+protocol's ``{"error": "..."}``: 400 for a bad request, naming the input and the index;
+404 for another model or version; 503 before a model is loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import msgspec
+import numpy as np
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from runtime.core.features import InvalidValue
+from runtime.core.predictor import CONFIDENCE_STEPS
+from runtime.service.columns import FIELDS, ColumnError
+from runtime.service.schemas import API_VERSION
+from runtime.service.segmenter import Segmenter
+from runtime.service.tensors import to_binary, to_binary_elements
+from runtime.service.v2_inputs import ACCEPTED, RequestError, customer_columns, decode_request
+from runtime.service.v2_schemas import (
+    InferRequest,
+    InferResponse,
+    ModelMetadata,
+    ModelReady,
+    ResponseOutput,
+    ServerLive,
+    ServerMetadata,
+    ServerReady,
+    TensorMetadata,
+    V2Error,
+)
+
+__all__ = ["MODEL_NAME", "OUTPUTS", "v2_routes"]
+
+MODEL_NAME = "customer-segmentation"
+# Each output and its datatype: the segment id, the seed's confidence score, the segment's name.
+OUTPUTS = {"cluster": "INT64", "confidence_score": "FP64", "segment_name": "BYTES"}
+EXTENSIONS = ["binary_tensor_data"]
+_encode = msgspec.json.encode
+_INPUTS = [TensorMetadata(rule.name, ACCEPTED[rule.kind][0], [-1]) for rule in FIELDS]
+_OUTPUTS = [TensorMetadata(name, datatype, [-1]) for name, datatype in OUTPUTS.items()]
+_MODEL_FIELDS = [rule.name for rule in FIELDS if rule.name != "CustomerID"]
+
+
+def _json(body: msgspec.Struct, status: int = 200) -> Response:
+    return Response(_encode(body), status, media_type="application/json")
+
+
+def _answering_errors(
+    handler: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """``handler`` with its :class:`RequestError` answered in the protocol's error shape."""
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except RequestError as exc:
+            return _json(V2Error(str(exc)), exc.status)
+    return endpoint
+
+
+def _ready(request: Request) -> bool:
+    return request.app.state.model is not None and not request.app.state.draining
+
+
+def _served(request: Request) -> Segmenter:
+    """The model the path names, or a 404 (another model or version) or 503 (none loaded)."""
+    name = request.path_params["model"]
+    if name != MODEL_NAME:
+        raise RequestError(f"model '{name[:80]}' is not served here; this server serves "
+                           f"'{MODEL_NAME}'", 404)
+    model: Segmenter | None = request.app.state.model
+    if model is None:
+        raise RequestError("no model is loaded yet", 503)
+    version = request.path_params.get("version")
+    if version is not None and version != model.version:
+        raise RequestError(f"version '{version[:40]}' of model '{MODEL_NAME}' is not served; "
+                           f"the served version is '{model.version}'", 404)
+    return model
+
+
+@_answering_errors
+async def server_metadata(request: Request) -> Response:
+    return _json(ServerMetadata(name=MODEL_NAME, version=API_VERSION, extensions=EXTENSIONS))
+
+
+@_answering_errors
+async def server_live(request: Request) -> Response:
+    return _json(ServerLive(live=True))
+
+
+@_answering_errors
+async def server_ready(request: Request) -> Response:
+    ready = _ready(request)
+    return _json(ServerReady(ready=ready), 200 if ready else 503)
+
+
+@_answering_errors
+async def model_metadata(request: Request) -> Response:
+    model = _served(request)
+    return _json(ModelMetadata(name=MODEL_NAME, versions=[model.version],
+                               platform="numpy-nearest-centroid", inputs=_INPUTS,
+                               outputs=_OUTPUTS))
+
+
+@_answering_errors
+async def model_ready(request: Request) -> Response:
+    _served(request)
+    ready = _ready(request)
+    return _json(ModelReady(name=MODEL_NAME, ready=ready), 200 if ready else 503)
+
+
+def _outputs(request: InferRequest) -> list[tuple[str, bool]]:
+    """The outputs asked for, in order, and whether each goes as binary data."""
+    everything = request.parameters.get("binary_data_output") is True
+    if request.outputs is None:
+        return [(name, everything) for name in OUTPUTS]
+    for output in request.outputs:
+        if output.name not in OUTPUTS:
+            raise RequestError(f"output '{output.name[:80]}' is not an output of the model; "
+                               f"expected {', '.join(OUTPUTS)}")
+    return [(output.name, output.parameters.get("binary_data", everything) is True)
+            for output in request.outputs]
+
+
+def _answer(model: Segmenter, request: InferRequest, segments: np.ndarray,
+            confidence: np.ndarray) -> Response:
+    """The response: outputs in JSON, or a JSON header followed by their binary data."""
+    count = len(segments)
+    names = [segment.name for segment in model.catalogue]
+    blobs, outputs = [], []
+    for name, binary in _outputs(request):
+        datatype = OUTPUTS[name]
+        values = segments if name == "cluster" else confidence
+        if binary:
+            blob = (to_binary_elements([names[s].encode() for s in segments.tolist()])
+                    if name == "segment_name" else to_binary(values, datatype))
+            blobs.append(blob)
+            outputs.append(ResponseOutput(name, [count], datatype, {"binary_data_size": len(blob)}))
+        else:
+            data = ([names[s] for s in segments.tolist()] if name == "segment_name"
+                    else values.tolist())
+            outputs.append(ResponseOutput(name, [count], datatype, data=data))
+    header = _encode(InferResponse(MODEL_NAME, model.version, outputs, request.id))
+    if not blobs:
+        return Response(header, media_type="application/json")
+    return Response(b"".join([header, *blobs]), media_type="application/octet-stream",
+                    headers={"Inference-Header-Content-Length": str(len(header))})
+
+
+@_answering_errors
+async def infer(request: Request) -> Response:
+    """Predict a segment per customer; the same checks and answers as ``/predict/batch``."""
+    model = _served(request)
+    state = request.app.state
+    body, binary = decode_request(await request.body(),
+                                  request.headers.get("inference-header-content-length"))
+    try:
+        columns = customer_columns(body, binary, state.settings.max_batch)
+        predictions = model.model.predict({field: columns[field] for field in _MODEL_FIELDS})
+    except ColumnError as exc:
+        raise RequestError(str(exc)) from exc
+    except InvalidValue as exc:
+        raise RequestError(f"input '{exc.field}' index {exc.index}: {exc.reason}") from exc
+    state.metrics.predicted(model.catalogue, predictions.segments, [])
+    # The confidence rounded as /predict writes it: whole numbers of 1e-4.
+    confidence = np.rint(predictions.confidence * CONFIDENCE_STEPS) / CONFIDENCE_STEPS
+    return _answer(model, body, predictions.segments.astype(np.int64), confidence)
+
+
+class _Infer:
+    """The infer endpoint as a plain ASGI app: the hot path skips Starlette's wrapper."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await infer(Request(scope, receive))
+        await response(scope, receive, send)
+
+
+def v2_routes() -> list[Route]:
+    """The protocol's REST routes, inference first."""
+    model, version = "/v2/models/{model}", "/v2/models/{model}/versions/{version}"
+    return [
+        Route(f"{model}/infer", _Infer(), methods=["POST"]),
+        Route(f"{version}/infer", _Infer(), methods=["POST"]),
+        Route("/v2", server_metadata),
+        Route("/v2/health/live", server_live),
+        Route("/v2/health/ready", server_ready),
+        Route(model, model_metadata),
+        Route(version, model_metadata),
+        Route(f"{model}/ready", model_ready),
+        Route(f"{version}/ready", model_ready),
+    ]
