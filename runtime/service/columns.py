@@ -77,7 +77,9 @@ class FieldRule:
                     bad |= numbers != np.trunc(numbers)
         if bad.any():
             index = int(np.argmax(bad))
-            raise ColumnError(self.name, index, f"expected {self.expected}, got {values[index]!r}"[:200])
+            value = values[index]
+            shown = value.item() if isinstance(value, np.generic) else value
+            raise ColumnError(self.name, index, f"expected {self.expected}, got {shown!r}"[:200])
         return values if self.kind == "str" else np.asarray(values, dtype=np.float64)
 
     def _outside(self, numbers: np.ndarray) -> np.ndarray:
