@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.conftest import README_CUSTOMER, ROOT, SAMPLES, SEGMENT_NAMES
-from tests.ship.service import free_port, get, running
+from tests.conftest import README_CUSTOMER, SAMPLES, SEGMENT_NAMES
+from tests.ship.service import get
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("old-clients") / "service.log"
-    with running([sys.executable, "-m", "runtime", "--port", str(port)], port, cwd=ROOT,
-                 log=log) as base:
-        yield base
+def base_url(live_url: str) -> str:
+    return live_url
 
 
 def _json(base_url: str, path: str, body: object = None) -> Any:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 
 from tests.conftest import ROOT
-from tests.ship.service import free_port, running
 
 pytestmark = pytest.mark.slow
 
@@ -23,12 +21,8 @@ PYTHON = re.findall(r"^```python\n(.*?)^```\n\n```text\n(.*?)^```", DOC, re.M | 
 
 
 @pytest.fixture(scope="module")
-def address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("v2-docs") / "service.log"
-    with running([sys.executable, "-m", "runtime", "--port", str(port)], port, cwd=ROOT,
-                 log=log) as base:
-        yield base.removeprefix("http://")
+def address(live_url: str) -> str:
+    return live_url.removeprefix("http://")
 
 
 def test_the_doc_has_curl_and_tritonclient_examples() -> None:

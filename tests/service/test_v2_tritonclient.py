@@ -4,7 +4,6 @@ binary tensors, one customer and batches of 10,000, and the errors it surfaces."
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,8 +12,8 @@ import pytest
 import tritonclient.http as triton
 from tritonclient.utils import InferenceServerException
 
-from tests.conftest import ROOT, SAMPLES, SEGMENT_NAMES
-from tests.ship.service import free_port, get, running
+from tests.conftest import SAMPLES, SEGMENT_NAMES
+from tests.ship.service import get
 
 pytestmark = pytest.mark.slow
 
@@ -25,16 +24,12 @@ OUTPUTS = ("cluster", "confidence_score", "segment_name")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, triton.InferenceServerClient]]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("triton") / "service.log"
-    with running([sys.executable, "-m", "runtime", "--port", str(port)], port, cwd=ROOT,
-                 log=log) as base:
-        client = triton.InferenceServerClient(f"127.0.0.1:{port}", network_timeout=60.0)
-        try:
-            yield base, client
-        finally:
-            client.close()
+def server(live_url: str) -> Iterator[tuple[str, triton.InferenceServerClient]]:
+    client = triton.InferenceServerClient(live_url.removeprefix("http://"), network_timeout=60.0)
+    try:
+        yield live_url, client
+    finally:
+        client.close()
 
 
 def columns(customers: list[dict[str, Any]]) -> dict[str, np.ndarray]:
