@@ -6,11 +6,10 @@ import json
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
 from tests.conftest import README_CUSTOMER, SAMPLES, SEGMENT_NAMES
 from tests.ship.service import get
-
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +23,7 @@ def _json(base_url: str, path: str, body: object = None) -> Any:
     return json.loads(answer)
 
 
+@pytest.mark.slow
 def test_root_answers_the_old_message_version_and_endpoints(base_url: str) -> None:
     data = _json(base_url, "/")
     assert data["message"] == "Customer Segmentation API"
@@ -33,12 +33,14 @@ def test_root_answers_the_old_message_version_and_endpoints(base_url: str) -> No
     assert data["model_version"] == "1.0.0"  # this service's own keys stay beside them
 
 
+@pytest.mark.slow
 def test_health_answers_the_old_keys(base_url: str) -> None:
     data = _json(base_url, "/health")
     assert data["status"] == "healthy"
     assert data["models_loaded"] is True
 
 
+@pytest.mark.slow
 def test_segments_read_as_the_old_clients_read_them(base_url: str) -> None:
     data = _json(base_url, "/segments")
     assert data["total_clusters"] == 3
@@ -52,6 +54,7 @@ def test_segments_read_as_the_old_clients_read_them(base_url: str) -> None:
     assert seen == SEGMENT_NAMES
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sample", list(SAMPLES))
 def test_sample_customers_predict_as_the_old_script_expects(base_url: str, sample: str) -> None:
     fields, segment = SAMPLES[sample]
@@ -62,3 +65,14 @@ def test_sample_customers_predict_as_the_old_script_expects(base_url: str, sampl
     assert isinstance(data["segment_description"], str)
     assert isinstance(data["characteristics"], list) and isinstance(data["recommended_offers"], list)
     assert 0.0 <= data["confidence_score"] <= 1.0
+
+
+def test_the_openapi_document_shows_the_old_keys(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert {"message", "version", "endpoints"} <= set(schemas["ServiceInfo"]["required"])
+    assert {"status", "models_loaded"} <= set(schemas["Health"]["required"])
+    catalogue = schemas["SegmentCatalogue"]
+    assert {"total_clusters", "segments"} <= set(catalogue["required"])
+    assert catalogue["properties"]["segments"]["type"] == "object"
+    assert {"name", "description", "characteristics", "offers"} <= set(
+        schemas["SegmentInfo"]["required"])
