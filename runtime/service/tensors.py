@@ -8,6 +8,7 @@ the data lacks; the caller adds the tensor's name.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import struct
 from collections.abc import Sequence
@@ -72,9 +73,12 @@ def read_binary(datatype: str, raw: bytes, count: int) -> Values:
     return np.frombuffer(raw, dtype=dtype)
 
 
-def _bounds(raw: bytes, count: int) -> tuple[list[int], list[int]] | None:
-    """Where each of ``count`` BYTES elements' data starts and ends, found without a loop
-    per element when every element is 1 to 255 bytes long and free of NUL bytes (the usual
+_SEPARATOR = "\0" * 4
+
+
+def _heads(raw: bytes, count: int) -> np.ndarray | None:
+    """Where each of ``count`` BYTES elements' length starts, found without a loop per
+    element when every element is 1 to 255 bytes long and free of NUL bytes (the usual
     text); None otherwise, or when ``raw`` is not ``count`` elements.
 
     Then the only NUL bytes are the three high bytes of each length: their runs mark the
@@ -88,16 +92,14 @@ def _bounds(raw: bytes, count: int) -> tuple[list[int], list[int]] | None:
     if not ((zeros[1::3] == first + 1).all() and (zeros[2::3] == first + 2).all()):
         return None
     heads = first - 1  # each length: its low byte, then the three zeros
-    if heads[0] != 0:
-        return None
     ends = heads + 4 + data[heads].astype(np.int64)
-    if ends[-1] != len(raw) or not (heads[1:] == ends[:-1]).all():
+    if heads[0] != 0 or ends[-1] != len(raw) or not (heads[1:] == ends[:-1]).all():
         return None
-    return (heads + 4).tolist(), ends.tolist()
+    return heads
 
 
-def _walk(raw: bytes, count: int) -> tuple[list[int], list[int]]:
-    """The elements' bounds, element by element: any lengths, any bytes."""
+def _bounds(raw: bytes, count: int) -> tuple[list[int], list[int]]:
+    """Where each element's data starts and ends, element by element: any lengths, any bytes."""
     starts, ends = [], []
     position, unpack = 0, _LENGTH.unpack_from
     try:  # bounds are checked once at the end: a slice past the end comes back short
@@ -116,12 +118,16 @@ def _walk(raw: bytes, count: int) -> tuple[list[int], list[int]]:
 def _texts(raw: bytes, count: int) -> list[str]:
     """The elements of a BYTES tensor as text: JSON carries text, so binary data must be
     UTF-8 too."""
-    starts, ends = _bounds(raw, count) or _walk(raw, count)
-    if raw.isascii():  # a character per byte: slices of the decoded whole are the elements
-        text = raw.decode("ascii")
-        return list(map(text.__getitem__, map(slice, starts, ends)))
+    heads = _heads(raw, count)
+    if heads is not None:
+        # Each length turned into four NULs, which no element holds: one decode and one
+        # split give the elements (a NUL is ASCII, so the whole is UTF-8 if each element is).
+        data = np.frombuffer(raw, dtype=np.uint8).copy()
+        data[heads] = 0
+        with contextlib.suppress(UnicodeDecodeError):  # the loop below names the element
+            return data.tobytes().decode()[len(_SEPARATOR):].split(_SEPARATOR)
     texts = []
-    for index, (start, end) in enumerate(zip(starts, ends, strict=True)):
+    for index, (start, end) in enumerate(zip(*_bounds(raw, count), strict=True)):
         try:
             texts.append(raw[start:end].decode())
         except UnicodeDecodeError as exc:

@@ -106,6 +106,20 @@ def test_binary_inference_answers_as_json_inference(client: TestClient) -> None:
     assert binary == {o["name"]: o["data"] for o in plain["outputs"]}
 
 
+@pytest.mark.parametrize("city", ["Bengaluru \u00fcn\u00efcode", "nul\0inside", "\U0001f600" * 64],
+                         ids=["non-ascii", "nul", "256-bytes"])
+def test_binary_text_of_any_bytes_reads_as_json_text(client: TestClient, city: str) -> None:
+    customers = samples()
+    customers[2]["City"] = city
+    body, headers = binary_request(customers)
+    answer = client.post(INFER, content=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    binary = read_binary_response(answer.content,
+                                  int(answer.headers["inference-header-content-length"]))
+    plain = client.post(INFER, json=json_request(customers)).json()
+    assert binary == {o["name"]: o["data"] for o in plain["outputs"]}
+
+
 def test_requested_outputs_come_in_order_each_json_or_binary(client: TestClient) -> None:
     body, headers = binary_request(samples(), binary_outputs=False, outputs=[
         {"name": "segment_name", "parameters": {"binary_data": True}}, {"name": "cluster"}])
