@@ -139,8 +139,11 @@ def _answer(model: Segmenter, request: InferRequest, segments: np.ndarray,
         datatype = OUTPUTS[name]
         values = segments if name == "cluster" else confidence
         if binary:
-            blob = (to_binary_elements([names[s].encode() for s in segments.tolist()])
-                    if name == "segment_name" else to_binary(values, datatype))
+            if name == "segment_name":  # each segment's element encoded once, then repeated
+                elements = [to_binary_elements([segment.encode()]) for segment in names]
+                blob = b"".join(map(elements.__getitem__, segments.tolist()))
+            else:
+                blob = to_binary(values, datatype)
             blobs.append(blob)
             outputs.append(ResponseOutput(name, [count], datatype, {"binary_data_size": len(blob)}))
         else:
