@@ -6,8 +6,9 @@ its data in JSON or (the binary tensor data extension) after the JSON header.
 
 from __future__ import annotations
 
+import math
+
 import msgspec
-import numpy as np
 
 from runtime.service.columns import FIELDS, checked
 from runtime.service.tensors import TensorError, Values, read_binary, read_json
@@ -53,7 +54,7 @@ def decode_request(body: bytes, header_length: str | None) -> tuple[InferRequest
 
 def _count(tensor: RequestInput) -> int:
     shape = tensor.shape
-    if not shape or any(size < 0 for size in shape) or int(np.prod(shape[1:])) != 1:
+    if not shape or any(size < 0 for size in shape) or math.prod(shape[1:]) != 1:
         raise RequestError(f"input '{tensor.name}': shape {shape}, expected [N] or [N, 1]: "
                            "one value per customer")
     return shape[0]

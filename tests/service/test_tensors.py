@@ -47,6 +47,7 @@ def test_numbers_are_little_endian_both_ways() -> None:
     assert to_binary(values, "INT64") == struct.pack("<3q", 1, -2, 2**40)
     assert read_binary("INT64", struct.pack("<3q", 1, -2, 2**40), 3).tolist() == values.tolist()
     assert read_binary("FP64", struct.pack("<2d", 0.5, 1e12), 2).tolist() == [0.5, 1e12]
+    assert read_binary("INT32", struct.pack("<2i", 7, -1), 2).tolist() == [7, -1]
 
 
 def test_elements_are_written_after_their_length() -> None:

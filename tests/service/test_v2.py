@@ -7,6 +7,8 @@ import struct
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from tests.conftest import README_CUSTOMER, SAMPLES, SEGMENT_NAMES, make_client
@@ -252,3 +254,33 @@ def test_a_short_numeric_tensor_names_its_size(client: TestClient) -> None:
                          headers={**headers, "Inference-Header-Content-Length": str(len(head))})
     assert answer.status_code == 400
     assert "input 'Age' 24 bytes of data, expected 4 x 8" in answer.json()["error"]
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(field=st.sampled_from(["name", "shape", "datatype", "parameters", "data"]),
+       value=JSON_VALUES, row=st.integers(0, 10))
+def test_no_mangled_request_answers_500(client: TestClient, field: str, value: Any, row: int) -> None:
+    request = json_request(samples())
+    request["inputs"][row % len(FIELDS)][field] = value
+    answer = client.post(INFER, json=request)
+    assert answer.status_code in (200, 400, 413), answer.text
+    assert "error" in answer.json() or answer.status_code == 200
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(header=st.text(st.characters(min_codepoint=33, max_codepoint=126), max_size=12),
+       cut=st.integers(0, 2_000), junk=st.binary(max_size=64))
+def test_no_mangled_binary_request_answers_500(
+    client: TestClient, header: str, cut: int, junk: bytes,
+) -> None:
+    body, headers = binary_request(samples())
+    answer = client.post(INFER, content=body[:cut] + junk,
+                         headers={**headers, "Inference-Header-Content-Length": header or "0"})
+    assert answer.status_code in (200, 400), answer.text
