@@ -22,8 +22,9 @@ from bench.perf.suite import Suite
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bench/run",
-        description="Benchmark our service against R1 (the seed's design), R2 (bare Starlette) "
-        "and R3 (scikit-learn in process); print the figures and write them to bench/results/.",
+        description="Benchmark our service against R1 (the seed's design), R2 (bare Starlette), "
+        "R3 (scikit-learn in process) and R4 (MLServer on the Open Inference Protocol); print "
+        "the figures and write them to bench/results/.",
         epilog="Exit status: 0 when every part ran and nothing is flagged, 1 otherwise "
         "(also on a missed target with --strict), 130 when interrupted.",
     )
