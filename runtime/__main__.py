@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from pathlib import Path
 
-from runtime.core.bundle import BundleError, load_bundle
-from runtime.service.settings import ENVIRONMENT, Settings
+from runtime.core.bundle import BundleError
+from runtime.service.settings import ENVIRONMENT, Settings, SettingsError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -16,14 +15,14 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m runtime",
         description="Serve customer-segmentation predictions from a model bundle.",
-        epilog=f"environment variables:\n{variables}",
+        epilog=f"environment variables (flags win over them):\n{variables}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000)")
-    parser.add_argument("--bundle", help="bundle directory (default: $SEGMENTATION_BUNDLE, "
-                        "else the shipped default bundle)")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
+    defaults = Settings()
+    parser.add_argument("--host", help=f"address to bind (default: {defaults.host})")
+    parser.add_argument("--port", help=f"port to bind (default: {defaults.port})")
+    parser.add_argument("--bundle", help="bundle directory (default: the shipped default bundle)")
+    parser.add_argument("--workers", help=f"worker processes (default: {defaults.workers})")
     return parser
 
 
@@ -32,14 +31,16 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     options = _parser().parse_args(argv)
     try:
-        settings = Settings.from_environ(bundle=Path(options.bundle) if options.bundle else None)
-        load_bundle(settings.bundle)  # refuse a bad bundle before binding the port
-    except (BundleError, ValueError) as exc:
+        settings = Settings.load(flags=vars(options))
+        from runtime.service.served import load_served
+
+        load_served(settings)  # refuse a bad bundle or catalogue before binding the port
+    except (SettingsError, BundleError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     from runtime.service.server import serve
 
-    return serve(settings, options.host, options.port, options.workers)
+    return serve(settings)
 
 
 if __name__ == "__main__":

@@ -99,7 +99,7 @@ def run(options: argparse.Namespace) -> Summary:
     """Score ``options.input`` into ``options.output``; raises ScoreError, ExportError, BundleError."""
     started = time.monotonic()
     _check_paths(options.input, options.output)
-    bundle_path = options.bundle or Settings.from_environ().bundle
+    bundle_path = options.bundle or Settings.load().bundle
     model = BulkModel(load_bundle(bundle_path))
     summary = Summary(model.catalogue)
     progress = Progress(options.input.stat().st_size, sys.stderr, options.progress)

@@ -90,6 +90,8 @@ def main(argv: list[str]) -> int:
     figures = report.build(data)
     if figures:
         print()
+        if settings.mode != "full":
+            print(f"{settings.mode} run: short measurements, not comparable with a full run")
         print(table(figures))
     profile = data.get("ours", {}).get("profile")
     if profile:

@@ -64,23 +64,23 @@ class Services:
 
         return Server(f"ours-{workers}w", command, ROOT, self.logs / f"ours-{workers}w.log")
 
-    def ceiling(self, body: str, http: str = "httptools") -> Server:
-        """R2: constant ``body`` from bare Starlette, with our server options.
-
-        ``http`` is uvicorn's protocol: its own httptools one for R2 proper, or ours
-        (one system call per answer) to show what that protocol alone is worth.
-        """
+    def ceiling(self, body: str, batch_body_file: Path | None = None) -> Server:
+        """R2: constant bodies from bare Starlette on the stock server stack we run
+        (uvicorn with uvloop and httptools); see ``ceiling_app``."""
         python = str(self.ours_python())
 
         def command(port: int) -> list[str]:
             return [
                 python, "-m", "uvicorn", "bench.perf.ceiling_app:app", "--host", HOST,
-                "--port", str(port), "--loop", "uvloop", "--http", http,
+                "--port", str(port), "--loop", "uvloop", "--http", "httptools",
                 "--workers", "1", "--no-access-log", "--log-level", "warning",
             ]  # fmt: skip
 
-        name = "ceiling" if http == "httptools" else "ceiling-our-protocol"
-        return Server(f"R2-{name}", command, ROOT, self.logs / f"{name}.log", env={"CEILING_BODY": body})
+        env = {"CEILING_BODY": body}
+        if batch_body_file is not None:
+            env["CEILING_BATCH_BODY_FILE"] = str(batch_body_file)
+        name = "ceiling" if batch_body_file is None else "ceiling-batch"
+        return Server(f"R2-{name}", command, ROOT, self.logs / f"{name}.log", env=env)
 
     def seed(self) -> Server:
         """R1: the seed's FastAPI service under plain uvicorn, as the seed ran it."""

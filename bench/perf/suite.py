@@ -9,6 +9,8 @@ round, so that a noisy neighbour on the machine weighs on each of them alike.
 from __future__ import annotations
 
 import json
+import os
+import platform
 import shutil
 import statistics
 import subprocess
@@ -33,7 +35,6 @@ __all__ = ["Suite"]
 
 PREDICT = "/predict"
 BATCH = "/predict/batch"
-OUR_PROTOCOL = "runtime.service.protocol:HttpProtocol"  # R2 on the protocol our server runs
 
 
 def _combine(rounds: list[wrk.WrkResult]) -> dict[str, Any]:
@@ -48,6 +49,13 @@ def _combine(rounds: list[wrk.WrkResult]) -> dict[str, Any]:
         "clean": all(r.clean for r in rounds),
         "rounds": [r.as_dict() for r in rounds],
     }
+
+
+def _machine() -> str:
+    """The processor and core count, as the figures depend on them."""
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor() or "unknown processor")
+    return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 
 class Suite:
@@ -166,9 +174,6 @@ class Suite:
                     if s.wants("predict"):
                         ceiling = partial(self.services.ceiling, answer.decode())
                         others["ceiling"] = self._reference(references, "ceiling", ceiling, body)
-                        ours_protocol = partial(ceiling, http=OUR_PROTOCOL)
-                        others["ceiling_our_protocol"] = self._reference(
-                            references, "ceiling_our_protocol", ours_protocol, body)
                     if s.wants("predict") or s.wants("memory"):
                         others["seed"] = self._reference(references, "seed", self.services.seed, body)
                     running = {name: other for name, other in others.items() if other is not None}
@@ -181,20 +186,24 @@ class Suite:
                             rate = self.data["seed"]["predict"]["rate"]
                             self.data["seed"]["memory"] = self._memory(running["seed"], body, rate)
             if s.wants("batch"):
-                out["batch_sweep"] = self._batch_sweep(server)
+                out["batch_sweep"] = self._batch_sweep(server, answer.decode())
                 out["rss_after_batches"] = server.rss()
             if s.wants("profile"):
                 out["profile"] = self._profile(server, body)
         return out
 
-    def _batch_sweep(self, server: Server) -> dict[str, Any]:
+    def _batch_sweep(self, server: Server, single_answer: str) -> dict[str, Any]:
+        """Customers/s for each batch size; for the largest, also the decode-and-answer ceiling
+        (bare Starlette decoding the same body into ``list[Customer]``, answering our answer)."""
         rng, sweep = np.random.default_rng(self.settings.seed), {}
         connections = self.settings.batch_connections
+        largest = max(self.settings.batch_sizes)
         for size in self.settings.batch_sizes:
             print(f"[{time.strftime('%H:%M:%S')}] batches of {size}", flush=True)
             drawn = customers.draw(self.settings.data, size, rng)
             body = customers.write_body(self.services.scratch / f"batch-{size}.json", drawn)
-            answer = json.loads(self._check(server, BATCH, body, "predictions"))
+            raw = self._check(server, BATCH, body, "predictions")
+            answer = json.loads(raw)
             if len(answer["predictions"]) != size:
                 raise RuntimeError(f"{BATCH} answered {len(answer['predictions'])} of {size}")
             self._load(server, BATCH, body, 1, connections=connections)
@@ -204,7 +213,24 @@ class Suite:
                 "body_bytes": body.stat().st_size,
                 "wrk": result.as_dict(),
             }
+            if size == largest:
+                answer_file = self.services.scratch / f"answer-{size}.json"
+                answer_file.write_bytes(raw)
+                sweep[str(size)]["ceiling"] = self._batch_ceiling(single_answer, answer_file, body)
         return sweep
+
+    def _batch_ceiling(self, single_answer: str, answer_file: Path, body: Path) -> dict[str, Any]:
+        print(f"[{time.strftime('%H:%M:%S')}] batch ceiling", flush=True)
+        size = len(json.loads(body.read_bytes()))
+        with self.services.ceiling(single_answer, answer_file) as ceiling:
+            status, _ = http_call(ceiling.port, "POST", BATCH, body.read_bytes())
+            if status != 200:
+                raise RuntimeError(f"the batch ceiling answered {status}")
+            connections = self.settings.batch_connections
+            self._load(ceiling, BATCH, body, 1, connections=connections)
+            result = self._load(ceiling, BATCH, body, self.settings.batch_duration, connections=connections)
+        return {"customers_per_s": result.rate * size, "answer_bytes": answer_file.stat().st_size,
+                "wrk": result.as_dict()}
 
     def _profile(self, server: Server, body: Path) -> dict[str, Any]:
         """py-spy on ours under /predict load: raw stacks (summarised), then a flame graph."""
@@ -263,6 +289,7 @@ class Suite:
         return {
             **settings,
             "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "machine": _machine(),
             "seconds": round(elapsed, 1),
             "ours_python": str(self.services.ours_python()),
             "wrk": (version.stdout + version.stderr).strip().split(" Copyright")[0],

@@ -13,7 +13,7 @@ import numpy as np
 from runtime.core.bundle import Bundle
 from runtime.core.features import Column, Encoder
 
-__all__ = ["CONFIDENCE_STEPS", "Explanations", "Predictions", "Predictor"]
+__all__ = ["CONFIDENCE_STEPS", "Explanations", "Predictions", "Predictor", "argmin_rows"]
 
 _CORES = os.cpu_count() or 1
 _SHORT = 64  # blocks up to this long take NumPy's argmin; longer ones a loop over rows
@@ -21,7 +21,7 @@ _BLOCK = 16_384  # customers per block: a block's temporaries stay in the cache
 CONFIDENCE_STEPS = 10_000  # confidence scores are rounded to 4 places: whole numbers of 1e-4
 
 
-def _argmin_rows(squared: np.ndarray, segments: np.ndarray) -> np.ndarray:
+def argmin_rows(squared: np.ndarray, segments: np.ndarray) -> np.ndarray:
     """The row of the smallest value in each column, as ``argmin(axis=0)`` (first one on
     ties), into ``segments``; returns the smallest values.
 
@@ -160,7 +160,7 @@ class Predictor:
         np.copyto(features[:width], raw.T)
         np.square(features[:width], out=features[width:-1])
         np.matmul(self._quadratic, features, out=squared)
-        nearest = _argmin_rows(squared, segments)
+        nearest = argmin_rows(squared, segments)
         # Distances order like their squares: take the square root of the ratio only. The
         # farthest centroid is never at distance 0: the bundle's centroids are distinct.
         ratio = np.divide(nearest, np.maximum.reduce(squared, axis=0), out=confidence)

@@ -14,19 +14,27 @@ from typing import cast
 
 import msgspec
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from runtime.core.features import InvalidValue
 from runtime.service.schemas import ErrorBody
 
-__all__ = ["ApiError", "error_response", "exception_handlers", "from_decode_error"]
+__all__ = [
+    "CLIENT_CLOSED",
+    "ApiError",
+    "error_response",
+    "exception_handlers",
+    "from_decode_error",
+    "from_invalid_value",
+]
 
 logger = logging.getLogger("runtime.service.errors")
 
 _AT = re.compile(r"^(?P<reason>.*?)(?: - at `(?P<path>[^`]*)`)?$", re.DOTALL)
 _MISSING = re.compile(r"missing required field `(?P<name>[^`]*)`")
 
+CLIENT_CLOSED = 499
 _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
@@ -91,12 +99,18 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(http.status_code, code, str(http.detail), headers=http.headers)
 
 
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # Nobody is left to answer, and it is not a server error to alert on (nginx's 499).
+    return Response(status_code=CLIENT_CLOSED)
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal_error", "The service failed to answer; it was logged.")
 
 
 exception_handlers = {
+    ClientDisconnect: _client_gone,
     ApiError: _api_error,
     HTTPException: _http_error,
     Exception: _unexpected,

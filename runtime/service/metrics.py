@@ -72,7 +72,6 @@ class Metrics:
             ["field"], registry=registry, multiprocess_mode="liveall",
         )
         self._served: tuple[str, str, str] | None = None
-        self._segment_counters: dict[tuple[int, str], Counter] = {}
 
     def serving(self, name: str, version: str, checksum: str) -> None:
         """Mark the model being served, unmarking the previous one."""
@@ -81,24 +80,25 @@ class Metrics:
         self._served = (name, version, checksum)
         self.model_info.labels(*self._served).set(1)
 
-    def predicted(self, catalogue: Sequence[Segment], segments: np.ndarray,
-                  batch_sizes: Sequence[int]) -> None:
-        """Count customers by segment, and the size of each batch request among them."""
-        for size in batch_sizes:
-            self.batch_size.observe(size)
-        counters = [self._segment_counter(segment) for segment in catalogue]
-        for counter, count in zip(counters, np.bincount(segments, minlength=len(catalogue)).tolist(),
-                                  strict=True):
-            if count:
-                counter.inc(count)
+    def answered(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count and time one answered request."""
+        self.requests.labels(route, method, str(status)).inc()
+        self.latency.labels(route, str(status)).observe(seconds)
 
-    def _segment_counter(self, segment: Segment) -> Counter:
-        key = (segment.id, segment.name)
-        counter = self._segment_counters.get(key)
-        if counter is None:
-            counter = self._segment_counters[key] = self.predictions.labels(str(segment.id),
-                                                                            segment.name)
-        return counter
+    def predicted(self, catalogue: Sequence[Segment], segments: np.ndarray,
+                  batch_size: int | None = None) -> None:
+        """Count customers by segment, and the size of a batch request."""
+        if batch_size is not None:
+            self.batch_size.observe(batch_size)
+        counts = np.bincount(segments, minlength=len(catalogue)).tolist()
+        for segment, count in zip(catalogue, counts, strict=True):
+            if count:
+                self.predictions.labels(str(segment.id), segment.name).inc(count)
+
+    def stopped(self) -> None:
+        """This process serves no more: drop its live gauges from the workers' shared files."""
+        if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
     def exposition(self) -> bytes:
         if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
@@ -110,6 +110,8 @@ class Metrics:
 
 async def metrics_endpoint(request: Request) -> Response:
     metrics: Metrics = request.app.state.metrics
-    for field in request.app.state.drift.report().fields:
-        metrics.drift.labels(field.field).set(field.psi)
+    served = request.app.state.served
+    if served is not None:
+        for field in served.drift.report().fields:
+            metrics.drift.labels(field.field).set(field.psi)
     return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -1,8 +1,8 @@
-"""Loading a model for serving, and swapping in a new one without dropping a request.
+"""Swapping in a new bundle without dropping a request.
 
-A bundle is fully read and verified, including a prediction on the catalogue's
-own profiles, before it replaces the one being served; a bundle that fails is
-refused with a log line and a metric, and the old model keeps serving.
+A bundle is fully read and verified by :func:`~runtime.service.served.load_served`
+before it replaces the one being served; one that fails is refused with a log line
+and a metric, and the old model keeps serving.
 """
 
 from __future__ import annotations
@@ -12,38 +12,20 @@ import threading
 
 from starlette.applications import Starlette
 
-from runtime.core.bundle import BundleError, load_bundle
-from runtime.core.catalogue import apply_override, load_override
-from runtime.core.drift import DriftMonitor
-from runtime.core.model import Model
-from runtime.service.segmenter import Segmenter
-from runtime.service.settings import Settings
+from runtime.core.bundle import BundleError
+from runtime.service.served import ServedModel, load_served
 
-__all__ = ["load_model", "reload_model", "serve_model"]
+__all__ = ["reload_model", "serve_model"]
 
 logger = logging.getLogger("runtime.service.reload")
+_ONE_AT_A_TIME = threading.Lock()
 
 
-def load_model(settings: Settings) -> Segmenter:
-    """Read, verify and prepare the bundle (and catalogue override) that ``settings`` name."""
-    bundle = load_bundle(settings.bundle)
-    catalogue = bundle.manifest.segments
-    if settings.catalogue is not None:
-        override = load_override(settings.catalogue)
-        catalogue = apply_override(str(settings.catalogue), catalogue, override)
-    model = Model(bundle, catalogue)
-    model.check()
-    return Segmenter(model)
-
-
-def serve_model(app: Starlette, model: Segmenter) -> None:
-    """Start serving ``model``: its drift window, its metrics, then one reference swap."""
-    if getattr(app.state, "reload_lock", None) is None:
-        app.state.reload_lock = threading.Lock()
-    manifest = model.bundle.manifest
-    app.state.drift = DriftMonitor(manifest.features, manifest.drift, app.state.settings.drift_window)
-    app.state.metrics.serving(manifest.model.name, model.version, model.bundle.checksum)
-    app.state.model = model  # a request sees the old model or the new one, never a mix
+def serve_model(app: Starlette, served: ServedModel) -> None:
+    """Start serving ``served``: its metrics, then one reference swap."""
+    bundle = served.bundle
+    app.state.metrics.serving(bundle.manifest.model.name, served.version, bundle.checksum)
+    app.state.served = served  # a request sees the old model or the new one, never a mix
 
 
 def reload_model(app: Starlette) -> bool:
@@ -52,22 +34,18 @@ def reload_model(app: Starlette) -> bool:
     Reloads run one at a time, so the last one to finish read the disk last:
     a burst of signals ends serving what the path holds after the burst.
     """
-    with app.state.reload_lock:
-        return _reload(app)
-
-
-def _reload(app: Starlette) -> bool:
     metrics = app.state.metrics
-    try:
-        model = load_model(app.state.settings)
-    except Exception as exc:  # whatever the bundle holds, the serving model stays
-        metrics.reloads.labels("failure").inc()
-        reason = str(exc) if isinstance(exc, BundleError) else f"{type(exc).__name__}: {exc}"
-        logger.error("reload refused, still serving the previous model",
-                     extra={"fields": {"reason": reason}})
-        return False
-    serve_model(app, model)
+    with _ONE_AT_A_TIME:
+        try:
+            served = load_served(app.state.settings)
+        except Exception as exc:  # whatever the bundle holds, the serving model stays
+            metrics.reloads.labels("failure").inc()
+            reason = str(exc) if isinstance(exc, BundleError) else f"{type(exc).__name__}: {exc}"
+            logger.error("reload refused, still serving the previous model",
+                         extra={"fields": {"reason": reason}})
+            return False
+        serve_model(app, served)
     metrics.reloads.labels("success").inc()
-    logger.info("model reloaded", extra={"fields": {"model_version": model.version,
-                                                    "checksum": model.bundle.checksum}})
+    logger.info("model reloaded", extra={"fields": {"model_version": served.version,
+                                                    "checksum": served.bundle.checksum}})
     return True

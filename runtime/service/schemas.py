@@ -46,8 +46,13 @@ class Explanation(msgspec.Struct):
     ]
 
 
-class Prediction(msgspec.Struct, omit_defaults=True):
-    """A customer's segment, the segment's persona and offers, and how clearly it belongs."""
+class Prediction(msgspec.Struct, omit_defaults=True, gc=False):
+    """A customer's segment, the segment's persona and offers, and how clearly it belongs.
+
+    Untracked by the garbage collector (``gc=False``): it holds strings, numbers and
+    lists of strings, so it can be part of no reference cycle, and a batch of 10,000
+    answers then sets off no collection.
+    """
 
     cluster: int
     segment_name: str
@@ -64,7 +69,7 @@ class Prediction(msgspec.Struct, omit_defaults=True):
     ] = None
 
 
-class BatchPrediction(msgspec.Struct):
+class BatchPrediction(msgspec.Struct, gc=False):
     model_version: str
     predictions: list[Prediction]
 

@@ -1,80 +1,132 @@
-"""Service settings: flags and environment variables, read once and injected into the app."""
+"""Service settings: one struct, filled once from flags and environment variables.
+
+Each setting has a ``SEGMENTATION_*`` variable; command-line flags win over the
+environment. Values are converted and checked by msgspec against the struct's
+constraints, so a bad value fails with one line naming the flag or variable.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any, Literal, cast
 
-__all__ = ["DEFAULT_BUNDLE", "ENVIRONMENT", "Settings"]
+import msgspec
+from msgspec import Meta
+
+__all__ = ["DEFAULT_BUNDLE", "ENVIRONMENT", "Settings", "SettingsError"]
 
 DEFAULT_BUNDLE = Path(__file__).resolve().parents[2] / "artifacts" / "customer-segmentation" / "1.0.0"
 
-# Each setting, its environment variable and what it means (listed in the README).
+# Each setting's environment variable and what it means (listed in --help and the README).
 ENVIRONMENT = {
     "bundle": ("SEGMENTATION_BUNDLE", "bundle directory to serve"),
     "catalogue": ("SEGMENTATION_CATALOGUE", "optional JSON file overriding segment names and offers"),
-    "max_body_bytes": ("SEGMENTATION_MAX_BODY_BYTES", "largest request body accepted, in bytes"),
+    "host": ("SEGMENTATION_HOST", "address to bind"),
+    "port": ("SEGMENTATION_PORT", "port to bind, 1 to 65535"),
+    "workers": ("SEGMENTATION_WORKERS", "worker processes, 1 to 64"),
+    "max_body_bytes": ("SEGMENTATION_MAX_BODY_BYTES",
+                       "largest request body accepted, in bytes (default: 1 KiB per customer of a batch)"),
     "max_batch": ("SEGMENTATION_MAX_BATCH", "most customers in one /predict/batch request"),
     "max_concurrency": ("SEGMENTATION_MAX_CONCURRENCY", "requests handled at once before 503"),
     "log_level": ("SEGMENTATION_LOG_LEVEL", "debug, info, warning or error"),
-    "log_customers": ("SEGMENTATION_LOG_CUSTOMERS", "1 to log customer ids (off by default)"),
+    "access_log": ("SEGMENTATION_ACCESS_LOG", "false to stop logging one line per request"),
+    "log_customers": ("SEGMENTATION_LOG_CUSTOMERS", "true to log customer ids (off by default)"),
     "cors_origins": ("SEGMENTATION_CORS_ORIGINS", "comma-separated origins allowed by CORS (none)"),
     "drift_window": ("SEGMENTATION_DRIFT_WINDOW", "customers per drift-monitoring window"),
-    "drain_seconds": ("SEGMENTATION_DRAIN_SECONDS", "seconds unready before stopping on SIGTERM"),
-    "grace_seconds": ("SEGMENTATION_GRACE_SECONDS", "seconds in-flight requests get to finish"),
+    "grace_seconds": ("SEGMENTATION_GRACE_SECONDS", "seconds in-flight requests get to finish on SIGTERM"),
 }
 
+Seconds = Annotated[float, Meta(ge=0, le=3600)]
 
-@dataclass(frozen=True)
-class Settings:
+
+class SettingsError(ValueError):
+    """A flag or variable holds a value the service cannot run with; the message names it."""
+
+
+class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     bundle: Path = DEFAULT_BUNDLE
     catalogue: Path | None = None
-    max_body_bytes: int = 16 * 1024 * 1024
-    max_batch: int = 10_000
-    max_concurrency: int = 64
-    log_level: str = "info"
+    host: Annotated[str, Meta(min_length=1)] = "127.0.0.1"
+    port: Annotated[int, Meta(ge=1, le=65535)] = 8000
+    workers: Annotated[int, Meta(ge=1, le=64)] = 1
+    max_body_bytes: Annotated[int, Meta(ge=1024, le=1 << 30)] | None = None
+    max_batch: Annotated[int, Meta(ge=1, le=1_000_000)] = 10_000
+    max_concurrency: Annotated[int, Meta(ge=1, le=100_000)] = 64
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    access_log: bool = True
     log_customers: bool = False
-    cors_origins: tuple[str, ...] = field(default_factory=tuple)
-    drift_window: int = 10_000
-    drain_seconds: float = 0.0
-    grace_seconds: float = 20.0
+    cors_origins: tuple[str, ...] = ()
+    drift_window: Annotated[int, Meta(ge=1, le=100_000_000)] = 10_000
+    grace_seconds: Seconds = 20.0
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        """Settings from ``environ`` (default: the process environment), then ``overrides``."""
+    def load(
+        cls, environ: Mapping[str, str] | None = None, flags: Mapping[str, Any] | None = None
+    ) -> Settings:
+        """Settings from ``environ`` (default: the process environment), then ``flags``
+        (setting name to value; ``None`` means not given). Raises :class:`SettingsError`."""
         env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
         for name, (variable, _) in ENVIRONMENT.items():
-            raw = env.get(variable)
-            if raw is None or raw == "":
-                continue
-            values[name] = _parse(name, variable, raw)
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)  # type: ignore[arg-type]
+            raw = env.get(variable, "")
+            if raw.strip():
+                values[name] = _split(name, raw)
+                sources[name] = f"{variable}={raw!r}"
+        for name, value in (flags or {}).items():
+            if value is not None:
+                values[name] = value
+                sources[name] = f"--{name.replace('_', '-')} {value!r}"
+        try:
+            return msgspec.convert(values, cls, strict=False, dec_hook=_paths)
+        except msgspec.ValidationError as exc:
+            raise SettingsError(_named(str(exc), sources)) from exc
+
+    @property
+    def body_limit(self) -> int:
+        """The largest body accepted: as set, else room for a full batch at 1 KiB a customer
+        (three times a typical customer's JSON), so no body holds far more than a batch."""
+        return self.max_body_bytes or 1024 * self.max_batch + 64 * 1024
+
+    def environ(self) -> dict[str, str]:
+        """These settings as environment variables: how worker processes receive them."""
+        values = msgspec.to_builtins(self, enc_hook=str)
+        environ = {}
+        for name, (variable, _) in ENVIRONMENT.items():
+            value = values[name]
+            if isinstance(value, list | tuple):
+                value = ",".join(value)
+            elif isinstance(value, bool):
+                value = "true" if value else "false"
+            if value is not None:
+                environ[variable] = str(value)
+        return environ
 
 
-_LOG_LEVELS = ("debug", "info", "warning", "error")
-
-
-def _parse(name: str, variable: str, raw: str) -> object:
-    if name in ("bundle", "catalogue"):
-        return Path(raw)
+def _split(name: str, raw: str) -> Any:
     if name == "cors_origins":
-        return tuple(origin.strip() for origin in raw.split(",") if origin.strip())
-    if name == "log_customers":
-        return raw.strip().lower() in ("1", "true", "yes", "on")
-    if name == "log_level":
-        level = raw.strip().lower()
-        if level not in _LOG_LEVELS:
-            raise ValueError(f"{variable}={raw!r}: expected one of {', '.join(_LOG_LEVELS)}")
-        return level
-    number = int if isinstance(getattr(Settings, name), int) else float
-    try:
-        value = number(raw)
-    except ValueError as exc:
-        raise ValueError(f"{variable}={raw!r}: expected a number") from exc
-    if value < 0:
-        raise ValueError(f"{variable}={raw!r}: must not be negative")
-    return value
+        return [origin.strip() for origin in raw.split(",") if origin.strip()]
+    return raw.strip()
+
+
+def _paths(kind: type, value: Any) -> Any:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(f"cannot convert to {kind}")
+
+
+def _named(message: str, sources: Mapping[str, str]) -> str:
+    """msgspec's message, with ``$.port`` replaced by the flag or variable that set it, and its value."""
+    reason, _, path = message.rpartition(" - at `$.")
+    if not reason:
+        return message
+    name = path.rstrip("`").split("[")[0].split(".")[0]
+    field = next((f for f in _SETTINGS_INFO.fields if f.name == name), None)
+    if field is not None and isinstance(field.type, msgspec.inspect.LiteralType):
+        reason += f", expected one of {', '.join(map(str, field.type.values))}"
+    return f"{sources.get(name, name)}: {reason}"
+
+
+_SETTINGS_INFO = cast(msgspec.inspect.StructType, msgspec.inspect.type_info(Settings))

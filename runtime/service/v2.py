@@ -12,16 +12,18 @@ from collections.abc import Awaitable, Callable
 
 import msgspec
 import numpy as np
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from runtime.core.features import InvalidValue
-from runtime.core.predictor import CONFIDENCE_STEPS
+from runtime.core.predictor import Predictions
 from runtime.service.columns import FIELDS, ColumnError
+from runtime.service.predict import LARGE_BODY
 from runtime.service.schemas import API_VERSION
-from runtime.service.segmenter import Segmenter
+from runtime.service.served import ServedModel
 from runtime.service.tensors import to_binary, to_binary_elements
 from runtime.service.v2_inputs import ACCEPTED, RequestError, customer_columns, decode_request
 from runtime.service.v2_schemas import (
@@ -66,16 +68,18 @@ def _answering_errors(
 
 
 def _ready(request: Request) -> bool:
-    return request.app.state.model is not None and not request.app.state.draining
+    """A model is loaded and a request slot is free, as ``/health/ready`` says."""
+    state = request.app.state
+    return state.served is not None and not state.capacity.saturated
 
 
-def _served(request: Request) -> Segmenter:
+def _served(request: Request) -> ServedModel:
     """The model the path names, or a 404 (another model or version) or 503 (none loaded)."""
     name = request.path_params["model"]
     if name != MODEL_NAME:
         raise RequestError(f"model '{name[:80]}' is not served here; this server serves "
                            f"'{MODEL_NAME}'", 404)
-    model: Segmenter | None = request.app.state.model
+    model: ServedModel | None = request.app.state.served
     if model is None:
         raise RequestError("no model is loaded yet", 503)
     version = request.path_params.get("version")
@@ -129,11 +133,11 @@ def _outputs(request: InferRequest) -> list[tuple[str, bool]]:
             for output in request.outputs]
 
 
-def _answer(model: Segmenter, request: InferRequest, segments: np.ndarray,
+def _answer(model: ServedModel, request: InferRequest, segments: np.ndarray,
             confidence: np.ndarray) -> Response:
     """The response: outputs in JSON, or a JSON header followed by their binary data."""
     count = len(segments)
-    names = [segment.name for segment in model.catalogue]
+    names = [segment.name for segment in model.answers.segments]  # segment i at index i
     blobs, outputs = [], []
     for name, binary in _outputs(request):
         datatype = OUTPUTS[name]
@@ -157,24 +161,36 @@ def _answer(model: Segmenter, request: InferRequest, segments: np.ndarray,
                     headers={"Inference-Header-Content-Length": str(len(header))})
 
 
-@_answering_errors
-async def infer(request: Request) -> Response:
-    """Predict a segment per customer; the same checks and answers as ``/predict/batch``."""
-    model = _served(request)
-    state = request.app.state
-    body, binary = decode_request(await request.body(),
-                                  request.headers.get("inference-header-content-length"))
+def _predict(served: ServedModel, body: bytes, header_length: str | None,
+             max_batch: int) -> tuple[InferRequest, Predictions]:
+    """The request, and a prediction per customer: the same checks as ``/predict/batch``."""
+    request, binary = decode_request(body, header_length)
     try:
-        columns = customer_columns(body, binary, state.settings.max_batch)
-        predictions = model.model.predict({field: columns[field] for field in _MODEL_FIELDS})
+        columns = customer_columns(request, binary, max_batch)
+        return request, served.model.predict({field: columns[field] for field in _MODEL_FIELDS})
     except ColumnError as exc:
         raise RequestError(str(exc)) from exc
     except InvalidValue as exc:
         raise RequestError(f"input '{exc.field}' index {exc.index}: {exc.reason}") from exc
-    state.metrics.predicted(model.catalogue, predictions.segments, [])
-    # The confidence rounded as /predict writes it: whole numbers of 1e-4.
-    confidence = np.rint(predictions.confidence * CONFIDENCE_STEPS) / CONFIDENCE_STEPS
-    return _answer(model, body, predictions.segments.astype(np.int64), confidence)
+
+
+@_answering_errors
+async def infer(request: Request) -> Response:
+    """Predict a segment per customer; large bodies off the event loop, as ``/predict`` does."""
+    served = _served(request)
+    state = request.app.state
+    header_length = request.headers.get("inference-header-content-length")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) <= LARGE_BODY:
+        body, predictions = _predict(served, await request.body(), header_length,
+                                     state.settings.max_batch)
+    else:  # bounded in number, and off the event loop
+        async with state.large_requests:
+            body, predictions = await run_in_threadpool(
+                _predict, served, await request.body(), header_length, state.settings.max_batch)
+    state.metrics.predicted(served.answers.segments, predictions.segments,
+                            len(predictions.segments))
+    return _answer(served, body, predictions.segments.astype(np.int64), predictions.confidence)
 
 
 class _Infer:

@@ -10,7 +10,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from runtime.core.bundle import BundleFormatError
-from runtime.service.reload import load_model, reload_model
+from runtime.service.reload import reload_model
+from runtime.service.served import load_served
 from runtime.service.settings import Settings
 from tests.conftest import DEFAULT_BUNDLE, README_CUSTOMER, make_client
 
@@ -52,7 +53,7 @@ def test_bad_overrides_are_refused_naming_the_field(
 ) -> None:
     override = write(tmp_path / "catalogue.json", content)
     with pytest.raises(BundleFormatError) as raised:
-        load_model(Settings(bundle=DEFAULT_BUNDLE, catalogue=override))
+        load_served(Settings(bundle=DEFAULT_BUNDLE, catalogue=override))
     assert str(override) in str(raised.value)
     assert message in str(raised.value)
 
@@ -74,7 +75,7 @@ def test_reload_applies_a_new_override_and_refuses_a_bad_one(tmp_path: Path) -> 
 
 def test_missing_override_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(BundleFormatError, match="cannot read catalogue override"):
-        load_model(Settings(bundle=DEFAULT_BUNDLE, catalogue=tmp_path / "absent.json"))
+        load_served(Settings(bundle=DEFAULT_BUNDLE, catalogue=tmp_path / "absent.json"))
 
 
 def test_client_fixture_is_untouched_by_overrides(client: TestClient) -> None:

@@ -15,8 +15,8 @@ from runtime.core.bundle import load_bundle
 from runtime.core.customer import EXAMPLE_CUSTOMER, Customer
 from runtime.core.features import InvalidValue
 from runtime.core.model import Model
-from runtime.core.predictor import CONFIDENCE_STEPS, Predictions, Predictor, _argmin_rows
-from runtime.service.segmenter import Segmenter
+from runtime.core.predictor import CONFIDENCE_STEPS, Predictions, Predictor, argmin_rows
+from runtime.service.answers import Answers
 from tests.conftest import DEFAULT_BUNDLE
 
 money = st.floats(min_value=0, max_value=5e6, allow_nan=False)
@@ -124,21 +124,21 @@ def test_segments_are_numpys_argmin_with_ties_to_the_first(customers: int, rng: 
     # Few distinct values, so many customers sit at equal distance from several centroids.
     squared = rng.integers(0, 3, size=(5, customers)).astype(float)
     segments = np.empty(customers, dtype=np.intp)
-    nearest = _argmin_rows(squared, segments)
+    nearest = argmin_rows(squared, segments)
     assert np.array_equal(segments, squared.argmin(axis=0))
     assert np.array_equal(nearest, squared.min(axis=0))
 
 
 def test_every_confidence_score_is_written_as_its_float(rng: np.random.Generator) -> None:
-    model = Segmenter(Model(load_bundle(DEFAULT_BUNDLE)))
+    model = Model(load_bundle(DEFAULT_BUNDLE))
     scores = np.arange(CONFIDENCE_STEPS + 1) / CONFIDENCE_STEPS
     raw = rng.normal(size=(len(scores), model.predictor.encoder.width))
     predicted = model.predictor.predict_raw(raw)
     every_score = Predictions(predicted.segments, scores, raw, model.predictor)
-    answers = model.answers([f"C{i}" for i in range(len(scores))], every_score)
-    assert [msgspec.json.decode(answer)["confidence_score"] for answer in answers] == scores.tolist()
-    assert all(b'"confidence_score":' + msgspec.json.encode(score) + b',"CustomerID"' in answer
-               for score, answer in zip(scores.tolist(), answers, strict=True))
+    body = Answers(model).encode_batch([f"C{i}" for i in range(len(scores))], every_score, explain=False)
+    answers = msgspec.json.decode(body)["predictions"]
+    assert [answer["confidence_score"] for answer in answers] == scores.tolist()
+    assert all(f'"confidence_score":{score!r},'.encode() in body for score in scores.tolist()[::97])
 
 
 def test_reading_customers_transposes_them_into_columns() -> None:

@@ -6,6 +6,7 @@ import contextlib
 import json
 import time
 
+from runtime.service.settings import Settings
 from tests.hardening.conftest import Serve
 from tests.hardening.live import LiveServer, RawUpload, customer, wait_for
 
@@ -29,7 +30,7 @@ def test_a_48_mb_body_is_refused_before_it_is_read(server: LiveServer) -> None:
     error = json.loads(body)
     assert error["error"] == "payload_too_large"
     assert str(declared) in error["message"]
-    assert str(16 * MB) in error["message"]
+    assert str(Settings().body_limit) in error["message"]
 
 
 def test_a_chunked_body_over_the_limit_is_refused(serve: Serve) -> None:
@@ -87,11 +88,14 @@ def test_overload_answers_503_with_retry_after(serve: Serve) -> None:
             assert refused.headers["retry-after"] == "1"
             assert refused.headers["content-type"] == "application/json"
             assert refused.json()["error"] == "overloaded"
-            # Probes are never refused for load.
-            assert client.get("/health/ready").status_code == 200
+            # Probes are never refused for load, and readiness tells the truth: no slot is free.
+            assert client.get("/health/live").status_code == 200
+            assert client.get("/health/ready").json() == {
+                "status": "overloaded", "model_loaded": True, "model_version": "1.0.0"}
             slow.finish()
             status, _, answer = slow.response()
             assert status == 200
             assert json.loads(answer)["CustomerID"] == "C000000"
             # The slot is free again.
             assert client.post("/predict", json=customer(2)).status_code == 200
+            assert client.get("/health/ready").status_code == 200

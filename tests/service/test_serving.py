@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from starlette.testclient import TestClient
 
@@ -110,4 +112,20 @@ def test_unknown_log_level_is_refused_clearly() -> None:
     env = {"PATH": "/usr/bin:/bin", "SEGMENTATION_LOG_LEVEL": "verbose"}
     result = run_python("-m", "runtime", "--port", "1", env=env)
     assert result.returncode == 1
-    assert "SEGMENTATION_LOG_LEVEL='verbose': expected one of debug, info, warning, error" in result.stderr
+    assert ("SEGMENTATION_LOG_LEVEL='verbose': Invalid enum value 'verbose', "
+            "expected one of debug, error, info, warning") in result.stderr
+
+
+def test_a_bad_catalogue_override_at_start_up_is_one_line_and_exit_1_before_binding(
+    tmp_path: Path,
+) -> None:
+    override = tmp_path / "catalogue.json"
+    override.write_text('{"segments": [{"id": 7, "name": "Nobody", "description": "-", "offers": ["-"]}]}')
+    with socket.socket() as taken:  # were the port bound, the service would fail differently
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        env = {"PATH": "/usr/bin:/bin", "SEGMENTATION_CATALOGUE": str(override)}
+        result = run_python("-m", "runtime", "--port", str(port), env=env)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"error: {override}: segments[0].id 7 is not a segment of the model (ids [0, 1, 2])"]

@@ -41,13 +41,14 @@ def test_health_and_readiness_answer_200_once_loaded(client: TestClient, path: s
     assert client.get(path).status_code == 200
 
 
-def test_readiness_is_503_while_draining() -> None:
-    with make_client() as client:
-        client.app.state.draining = True  # type: ignore[attr-defined]
-        assert client.get("/v2/health/ready").status_code == 503
-        assert client.get(f"{MODEL}/ready").json() == {"name": "customer-segmentation",
-                                                       "ready": False}
-        assert client.get("/v2/health/live").status_code == 200
+def test_readiness_is_503_and_inference_too_before_a_model_is_loaded() -> None:
+    client = make_client()  # outside ``with``: the lifespan that loads the bundle never runs
+    assert client.get("/v2/health/ready").json() == {"ready": False}
+    assert client.get("/v2/health/ready").status_code == 503
+    assert client.get("/v2/health/live").status_code == 200
+    answer = client.post(INFER, json=json_request(samples()))
+    assert answer.status_code == 503
+    assert answer.json() == {"error": "no model is loaded yet"}
 
 
 @pytest.mark.parametrize("path", [MODEL, f"{MODEL}/versions/1.0.0"])

@@ -14,7 +14,7 @@ import yaml
 from starlette.testclient import TestClient
 
 from runtime.service.app import create_app
-from runtime.service.settings import Settings
+from runtime.service.settings import ENVIRONMENT, Settings
 from tests.ship.dockerfile import parse_dockerfile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,3 +96,9 @@ def test_the_image_and_port_are_the_plain_deployments() -> None:
     assert container["image"] == plain["image"]
     exposed = {int(item.arguments) for item in parse_dockerfile(ROOT / "Dockerfile")[-1].all("EXPOSE")}
     assert container["ports"][0]["containerPort"] in exposed
+
+
+def test_the_environment_names_settings_the_service_reads() -> None:
+    known = {variable for variable, _ in ENVIRONMENT.values()}
+    for item in _container().get("env", []):
+        assert item["name"] in known, f"{item['name']} is not a setting of the service"

@@ -133,18 +133,21 @@ def test_selectors_match_the_pods() -> None:
     assert hpa["minReplicas"] > budget["minAvailable"], "a lone pod could never be evicted"
 
 
-def test_grace_period_covers_drain_and_in_flight_requests() -> None:
+def test_grace_period_covers_the_pre_stop_pause_and_in_flight_requests() -> None:
     pod = _one("Deployment")["spec"]["template"]["spec"]
     env = {item["name"]: item["value"] for item in _container().get("env", [])}
     known = {variable for variable, _ in ENVIRONMENT.values()}
     unknown = {name for name in env if name.startswith("SEGMENTATION_")} - known
     assert not unknown, f"the service reads no {sorted(unknown)}"
-    settings = Settings.from_environ(env)
-    assert settings.drain_seconds == 5
+    settings = Settings.load(env)
     assert settings.grace_seconds == 20
+    # The pod keeps serving while endpoints update, then gets SIGTERM.
+    command = _container()["lifecycle"]["preStop"]["exec"]["command"]
+    assert command[0] == "sleep"
+    pause = float(command[1])
+    assert pause >= 5
     # The kubelet kills at the end of the period: leave a margin for the process to exit.
-    needed = settings.drain_seconds + settings.grace_seconds + 5
-    assert pod["terminationGracePeriodSeconds"] >= needed
+    assert pod["terminationGracePeriodSeconds"] >= pause + settings.grace_seconds + 5
 
 
 def test_runs_locked_down_as_the_image_user() -> None:
