@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from runtime.core.features import InvalidValue
+from runtime.core.features import Column, InvalidValue
 from runtime.core.predictor import Predictions
 from runtime.service.columns import FIELDS, ColumnError
 from runtime.service.predict import LARGE_BODY
@@ -162,12 +162,15 @@ def _answer(model: ServedModel, request: InferRequest, segments: np.ndarray,
 
 
 def _predict(served: ServedModel, body: bytes, header_length: str | None,
-             max_batch: int) -> tuple[InferRequest, Predictions]:
-    """The request, and a prediction per customer: the same checks as ``/predict/batch``."""
+             max_batch: int) -> tuple[InferRequest, Predictions, dict[str, Column]]:
+    """The request, a prediction per customer (the same checks as ``/predict/batch``), and
+    the model's columns with categories as codes, as ``Model.read`` gives them to drift."""
     request, binary = decode_request(body, header_length)
     try:
         columns = customer_columns(request, binary, max_batch)
-        return request, served.model.predict({field: columns[field] for field in _MODEL_FIELDS})
+        coded = served.model.predictor.encoder.coded(
+            {field: columns[field] for field in _MODEL_FIELDS})
+        return request, served.model.predict(coded), coded
     except ColumnError as exc:
         raise RequestError(str(exc)) from exc
     except InvalidValue as exc:
@@ -182,12 +185,13 @@ async def infer(request: Request) -> Response:
     header_length = request.headers.get("inference-header-content-length")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) <= LARGE_BODY:
-        body, predictions = _predict(served, await request.body(), header_length,
-                                     state.settings.max_batch)
+        body, predictions, columns = _predict(served, await request.body(), header_length,
+                                              state.settings.max_batch)
     else:  # bounded in number, and off the event loop
         async with state.large_requests:
-            body, predictions = await run_in_threadpool(
+            body, predictions, columns = await run_in_threadpool(
                 _predict, served, await request.body(), header_length, state.settings.max_batch)
+    served.drift.observe(columns)
     state.metrics.predicted(served.answers.segments, predictions.segments,
                             len(predictions.segments))
     return _answer(served, body, predictions.segments.astype(np.int64), predictions.confidence)

@@ -258,7 +258,8 @@ def test_a_short_numeric_tensor_names_its_size(client: TestClient) -> None:
 
 
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )
@@ -285,3 +286,14 @@ def test_no_mangled_binary_request_answers_500(
     answer = client.post(INFER, content=body[:cut] + junk,
                          headers={**headers, "Inference-Header-Content-Length": header or "0"})
     assert answer.status_code in (200, 400), answer.text
+
+
+def test_inference_is_counted_in_drift_and_metrics() -> None:
+    with make_client() as client:
+        before = client.get("/drift").json()["customers"]
+        body, headers = binary_request(samples())
+        assert client.post(INFER, content=body, headers=headers).status_code == 200
+        assert client.post(INFER, json=json_request(samples())).status_code == 200
+        assert client.get("/drift").json()["customers"] == before + 8
+        metrics = client.get("/metrics").text
+    assert 'route="/v2/models/{model}/infer"' in metrics
