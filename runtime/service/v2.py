@@ -16,7 +16,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from runtime.core.features import Column, InvalidValue
 from runtime.core.predictor import Predictions
@@ -45,14 +44,14 @@ MODEL_NAME = "customer-segmentation"
 # Each output and its datatype: the segment id, the seed's confidence score, the segment's name.
 OUTPUTS = {"cluster": "INT64", "confidence_score": "FP64", "segment_name": "BYTES"}
 EXTENSIONS = ["binary_tensor_data"]
-_encode = msgspec.json.encode
+_encoder = msgspec.json.Encoder()
 _INPUTS = [TensorMetadata(rule.name, ACCEPTED[rule.kind][0], [-1]) for rule in FIELDS]
 _OUTPUTS = [TensorMetadata(name, datatype, [-1]) for name, datatype in OUTPUTS.items()]
 _MODEL_FIELDS = [rule.name for rule in FIELDS if rule.name != "CustomerID"]
 
 
 def _json(body: msgspec.Struct, status: int = 200) -> Response:
-    return Response(_encode(body), status, media_type="application/json")
+    return Response(_encoder.encode(body), status, media_type="application/json")
 
 
 def _answering_errors(
@@ -154,7 +153,7 @@ def _answer(model: ServedModel, request: InferRequest, segments: np.ndarray,
             data = ([names[s] for s in segments.tolist()] if name == "segment_name"
                     else values.tolist())
             outputs.append(ResponseOutput(name, [count], datatype, data=data))
-    header = _encode(InferResponse(MODEL_NAME, model.version, outputs, request.id))
+    header = _encoder.encode(InferResponse(MODEL_NAME, model.version, outputs, request.id))
     if not blobs:
         return Response(header, media_type="application/json")
     return Response(b"".join([header, *blobs]), media_type="application/octet-stream",
@@ -197,20 +196,12 @@ async def infer(request: Request) -> Response:
     return _answer(served, body, predictions.segments.astype(np.int64), predictions.confidence)
 
 
-class _Infer:
-    """The infer endpoint as a plain ASGI app: the hot path skips Starlette's wrapper."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await infer(Request(scope, receive))
-        await response(scope, receive, send)
-
-
 def v2_routes() -> list[Route]:
     """The protocol's REST routes, inference first."""
     model, version = "/v2/models/{model}", "/v2/models/{model}/versions/{version}"
     return [
-        Route(f"{model}/infer", _Infer(), methods=["POST"]),
-        Route(f"{version}/infer", _Infer(), methods=["POST"]),
+        Route(f"{model}/infer", infer, methods=["POST"]),
+        Route(f"{version}/infer", infer, methods=["POST"]),
         Route("/v2", server_metadata),
         Route("/v2/health/live", server_live),
         Route("/v2/health/ready", server_ready),
