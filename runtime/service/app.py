@@ -27,6 +27,7 @@ from runtime.service.logs import configure_logging
 from runtime.service.metrics import Metrics, metrics_endpoint
 from runtime.service.middleware import (
     AccessLogMiddleware,
+    CancellationMiddleware,
     Capacity,
     LimitsMiddleware,
     RequestIdMiddleware,
@@ -41,6 +42,7 @@ from runtime.service.served import JSON, ServedModel, load_served
 from runtime.service.settings import Settings
 from runtime.service.supervision import follow_supervisor
 from runtime.service.v2 import v2_routes
+from runtime.service.watch import watch_bundle
 
 __all__ = ["create_app"]
 
@@ -161,10 +163,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # The test client runs the app outside the main thread, where no signal can be handled.
         with contextlib.suppress(RuntimeError, ValueError):
             loop.add_signal_handler(signal.SIGHUP, on_hangup)
+        watching = (loop.create_task(watch_bundle(app, settings.watch_seconds))
+                    if settings.watch_seconds else None)
         try:
             with follow_supervisor(loop):
                 yield
         finally:
+            if watching is not None:
+                watching.cancel()
             with contextlib.suppress(RuntimeError, ValueError):
                 loop.remove_signal_handler(signal.SIGHUP)
             app.state.metrics.stopped()
@@ -192,6 +198,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Middleware(RequestMetricsMiddleware, metrics=metrics, paths=paths),
         Middleware(SecurityHeadersMiddleware),
         Middleware(LimitsMiddleware, max_body_bytes=settings.body_limit, capacity=capacity),
+        Middleware(CancellationMiddleware),
     ]
     if settings.cors_origins:
         middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),

@@ -90,10 +90,18 @@ def _read(served: ServedModel, body: bytes, batch: bool, max_batch: int) -> _Req
     return _Request(customers, ids, columns)
 
 
-def _predict_alone(served: ServedModel, body: bytes, batch: bool, max_batch: int
-                   ) -> tuple[_Request, Predictions]:
+def _encode(served: ServedModel, read: _Request, predictions: Predictions, batch: bool,
+            explain: bool) -> bytes:
+    encode = served.answers.encode_batch if batch else served.answers.encode_one
+    return encode(read.ids, predictions, explain)
+
+
+def _answer_alone(served: ServedModel, body: bytes, batch: bool, explain: bool, max_batch: int
+                  ) -> tuple[_Request, Predictions, bytes]:
+    """A large request from body to answer, in a worker thread."""
     read = _read(served, body, batch, max_batch)
-    return read, served.model.predict(read.columns)
+    predictions = served.model.predict(read.columns)
+    return read, predictions, _encode(served, read, predictions, batch, explain)
 
 
 async def predict(request: Request) -> Response:
@@ -122,13 +130,12 @@ async def _answer(request: Request, served: ServedModel, batch: bool) -> Respons
     if declared.isdigit() and int(declared) <= LARGE_BODY:
         read = _read(served, await request.body(), batch, max_batch)
         predictions = await state.batcher.predict(served, read.columns)
+        answer = _encode(served, read, predictions, batch, explain)
     else:  # bounded in number, and off the event loop
         async with state.large_requests:
             body = await request.body()
-            read, predictions = await run_in_threadpool(
-                _predict_alone, served, body, batch, max_batch)
-    encode = served.answers.encode_batch if batch else served.answers.encode_one
-    answer = encode(read.ids, predictions, explain)
+            read, predictions, answer = await run_in_threadpool(
+                _answer_alone, served, body, batch, explain, max_batch)
     served.drift.observe(read.columns)
     state.metrics.predicted(served.answers.segments, predictions.segments,
                             len(read.customers) if batch else None)

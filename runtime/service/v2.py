@@ -160,20 +160,23 @@ def _answer(model: ServedModel, request: InferRequest, segments: np.ndarray,
                     headers={"Inference-Header-Content-Length": str(len(header))})
 
 
-def _predict(served: ServedModel, body: bytes, header_length: str | None,
-             max_batch: int) -> tuple[InferRequest, Predictions, dict[str, Column]]:
-    """The request, a prediction per customer (the same checks as ``/predict/batch``), and
-    the model's columns with categories as codes, as ``Model.read`` gives them to drift."""
+def _infer(served: ServedModel, body: bytes, header_length: str | None, max_batch: int
+           ) -> tuple[Response, Predictions, dict[str, Column]]:
+    """The answer, the predictions (the same checks as ``/predict/batch``) and the model's
+    columns with categories as codes, as ``Model.read`` gives them to drift."""
     request, binary = decode_request(body, header_length)
     try:
         columns = customer_columns(request, binary, max_batch)
         coded = served.model.predictor.encoder.coded(
             {field: columns[field] for field in _MODEL_FIELDS})
-        return request, served.model.predict(coded), coded
+        predictions = served.model.predict(coded)
     except ColumnError as exc:
         raise RequestError(str(exc)) from exc
     except InvalidValue as exc:
         raise RequestError(f"input '{exc.field}' index {exc.index}: {exc.reason}") from exc
+    answer = _answer(served, request, predictions.segments.astype(np.int64),
+                     predictions.confidence)
+    return answer, predictions, coded
 
 
 @_answering_errors
@@ -182,18 +185,19 @@ async def infer(request: Request) -> Response:
     served = _served(request)
     state = request.app.state
     header_length = request.headers.get("inference-header-content-length")
+    max_batch = state.settings.max_batch
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) <= LARGE_BODY:
-        body, predictions, columns = _predict(served, await request.body(), header_length,
-                                              state.settings.max_batch)
-    else:  # bounded in number, and off the event loop
+        answer, predictions, columns = _infer(served, await request.body(), header_length,
+                                              max_batch)
+    else:  # bounded in number, and off the event loop, from body to answer
         async with state.large_requests:
-            body, predictions, columns = await run_in_threadpool(
-                _predict, served, await request.body(), header_length, state.settings.max_batch)
+            answer, predictions, columns = await run_in_threadpool(
+                _infer, served, await request.body(), header_length, max_batch)
     served.drift.observe(columns)
     state.metrics.predicted(served.answers.segments, predictions.segments,
                             len(predictions.segments))
-    return _answer(served, body, predictions.segments.astype(np.int64), predictions.confidence)
+    return answer
 
 
 def v2_routes() -> list[Route]:

@@ -73,7 +73,7 @@ def _raw_member_bundle(directory: Path) -> Path:
 def test_any_failure_while_reloading_is_a_refused_reload(serve: Serve, tmp_path: Path) -> None:
     link = tmp_path / "current"
     point(link, versioned(tmp_path / "good", "1.0.0-good"))
-    live = serve(bundle=link)
+    live = serve(bundle=link, env={"SEGMENTATION_WATCH_SECONDS": "0"})
     point(link, _raw_member_bundle(tmp_path / "raw-member"))
     live.signal(signal.SIGHUP)
     wait_for(lambda: reloads(live) == (0, 1), timeout=5.0, what="a failed reload counted")

@@ -67,3 +67,29 @@ def test_a_request_that_never_ends_does_not_hold_the_exit(serve: Serve, workers:
         assert time.monotonic() - began >= grace - 0.2
     finally:
         stuck.close()
+
+
+def test_stalled_uploads_at_shutdown_get_json_503_and_leave_no_error_in_the_log(serve: Serve) -> None:
+    live = serve(env={"SEGMENTATION_GRACE_SECONDS": "1"})
+    body = json.dumps([customer(i) for i in range(50)]).encode()
+    stalled = [RawUpload(live.port, "/predict/batch", body, timeout=10.0) for _ in range(10)]
+    try:
+        for upload in stalled:
+            upload.send(len(body) // 3)  # then nothing more
+        time.sleep(0.3)
+        live.signal(signal.SIGTERM)
+        assert live.wait(1 + MARGIN) == 0
+        for upload in stalled:
+            status, headers, answer = upload.response()
+            assert status == 503
+            assert headers["content-type"] == "application/json"
+            assert json.loads(answer)["error"] == "shutting_down"
+    finally:
+        for upload in stalled:
+            upload.close()
+    lines = live.log_lines()
+    # uvicorn says, once, that it cancelled what was still running: that is all.
+    errors = [line["message"] for line in lines if line["level"] == "error"]
+    assert errors == ["Cancel 10 running task(s), timeout graceful shutdown exceeded"]
+    assert "Traceback" not in live.log.read_text()
+    assert [line["status"] for line in live.access_lines() if line["path"] == "/predict/batch"] == [503] * 10

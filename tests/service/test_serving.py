@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import ROOT
@@ -129,3 +130,27 @@ def test_a_bad_catalogue_override_at_start_up_is_one_line_and_exit_1_before_bind
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         f"error: {override}: segments[0].id 7 is not a segment of the model (ids [0, 1, 2])"]
+
+
+REFUSED_SETTINGS = {
+    "port-too-high": (["--port", "99999"], {}, "--port '99999': Expected `int` <= 65535"),
+    "port-negative": (["--port", "-1"], {}, "--port '-1': Expected `int` >= 1"),
+    "no-workers": (["--workers", "0"], {}, "--workers '0': Expected `int` >= 1"),
+    "no-concurrency": ([], {"SEGMENTATION_MAX_CONCURRENCY": "0"},
+                       "SEGMENTATION_MAX_CONCURRENCY='0': Expected `int` >= 1"),
+    "grace-nan": ([], {"SEGMENTATION_GRACE_SECONDS": "nan"},
+                  "SEGMENTATION_GRACE_SECONDS='nan': Expected `float` >= 0.0"),
+    "grace-inf": ([], {"SEGMENTATION_GRACE_SECONDS": "inf"},
+                  "SEGMENTATION_GRACE_SECONDS='inf': Expected `float` <= 3600.0"),
+    "not-a-bool": ([], {"SEGMENTATION_ACCESS_LOG": "maybe"},
+                   "SEGMENTATION_ACCESS_LOG='maybe': Expected `bool`, got `str`"),
+}
+
+
+@pytest.mark.parametrize(("arguments", "env", "message"), REFUSED_SETTINGS.values(), ids=REFUSED_SETTINGS)
+def test_every_flag_and_setting_is_checked_with_one_line_naming_it(
+    arguments: list[str], env: dict[str, str], message: str
+) -> None:
+    result = run_python("-m", "runtime", *arguments, env={"PATH": "/usr/bin:/bin", **env})
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"error: {message}"]
