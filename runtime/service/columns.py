@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NoReturn
 
 import msgspec.inspect as mi
 import numpy as np
@@ -57,30 +58,47 @@ class FieldRule:
 
     def check(self, values: Values) -> Values:
         """``values`` as a customer column (floats for numbers, text as it came), or raises
-        :class:`ColumnError` at the first value the struct refuses."""
+        :class:`ColumnError` at the first value the struct refuses.
+
+        The smallest and largest values are checked first: only a refused column is
+        searched value by value for the first offender.
+        """
         if self.kind == "str":
             if not isinstance(values, list):
                 raise ColumnError(self.name, 0, f"expected {self.expected} (BYTES), got numbers")
-            lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-            bad = self._outside(lengths)
+            lengths = list(map(len, values))
+            if not values or (self._within(min(lengths)) and self._within(max(lengths)) and (
+                    self.pattern is None or all(map(self.pattern.search, values)))):
+                return values
+            bad = self._outside(np.array(lengths))
             if self.pattern is not None:
-                bad |= np.fromiter((self.pattern.search(v) is None for v in values), dtype=bool,
-                                   count=len(values))
-        else:
-            if isinstance(values, list):
-                raise ColumnError(self.name, 0, f"expected {self.expected}, got text")
-            numbers = values.astype(np.float64) if values.dtype.kind == "f" else values
-            bad = self._outside(numbers)
-            if values.dtype.kind == "f":
-                bad |= ~np.isfinite(numbers)
-                if self.kind == "int":
-                    bad |= numbers != np.trunc(numbers)
-        if bad.any():
-            index = int(np.argmax(bad))
-            value = values[index]
-            shown = value.item() if isinstance(value, np.generic) else value
-            raise ColumnError(self.name, index, f"expected {self.expected}, got {shown!r}"[:200])
-        return values if self.kind == "str" else np.asarray(values, dtype=np.float64)
+                bad |= np.array([self.pattern.search(v) is None for v in values])
+            self._refuse(values, bad)
+        if isinstance(values, list):
+            raise ColumnError(self.name, 0, f"expected {self.expected}, got text")
+        fractional = values.dtype.kind == "f"
+        if not len(values) or (self._within(values.min()) and self._within(values.max()) and (
+                not fractional or self._finite(values))):
+            return np.asarray(values, dtype=np.float64)
+        bad = self._outside(values)
+        if fractional:
+            bad |= ~np.isfinite(values)
+            if self.kind == "int":
+                bad |= values != np.trunc(values)
+        self._refuse(values, bad)
+
+    def _finite(self, numbers: np.ndarray) -> bool:
+        """No NaN or infinity, and whole numbers where the field is an integer."""
+        if not np.isfinite(numbers).all():
+            return False
+        return self.kind != "int" or bool((numbers == np.trunc(numbers)).all())
+
+    def _within(self, number: float) -> bool:
+        """Whether ``number`` keeps the bounds (NaN keeps none)."""
+        low, high = self.minimum, self.maximum
+        if low is not None and not (number > low if self.exclusive[0] else number >= low):
+            return False
+        return high is None or bool(number < high if self.exclusive[1] else number <= high)
 
     def _outside(self, numbers: np.ndarray) -> np.ndarray:
         """Where ``numbers`` break the bounds (NaN breaks every bound)."""
@@ -90,6 +108,12 @@ class FieldRule:
         if self.maximum is not None:
             inside &= numbers < self.maximum if self.exclusive[1] else numbers <= self.maximum
         return ~inside
+
+    def _refuse(self, values: Values, bad: np.ndarray) -> NoReturn:
+        index = int(np.argmax(bad))
+        value = values[index]
+        shown = value.item() if isinstance(value, np.generic) else value
+        raise ColumnError(self.name, index, f"expected {self.expected}, got {shown!r}"[:200])
 
 
 def _rule(field: mi.Field) -> FieldRule:
