@@ -184,6 +184,10 @@ async def infer(request: Request) -> Response:
     """Predict a segment per customer; large bodies off the event loop, as ``/predict`` does."""
     served = _served(request)
     state = request.app.state
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding != "identity":  # tritonclient compresses only when asked to
+        raise RequestError(f"Content-Encoding {encoding[:20]!r} is not supported; send the "
+                           "request uncompressed", 415)
     header_length = request.headers.get("inference-header-content-length")
     max_batch = state.settings.max_batch
     declared = request.headers.get("content-length", "")

@@ -126,3 +126,13 @@ def test_another_model_reaches_the_client_as_404(server: tuple[str, Any]) -> Non
     with pytest.raises(InferenceServerException) as raised:
         client.infer("other-model", inputs(columns([{"CustomerID": "C1", **fields}]), False))
     assert raised.value.status() == "404"
+
+
+def test_a_compressed_request_is_refused_with_415(server: tuple[str, Any]) -> None:
+    _, client = server
+    fields, _ = SAMPLES["readme"]
+    with pytest.raises(InferenceServerException) as raised:
+        client.infer(MODEL, inputs(columns([{"CustomerID": "C1", **fields}]), True),
+                     request_compression_algorithm="gzip")
+    assert raised.value.status() == "415"
+    assert "Content-Encoding 'gzip' is not supported" in raised.value.message()
