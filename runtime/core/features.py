@@ -46,6 +46,13 @@ def _lookup(spec: FeatureSpec) -> dict[str, int]:
     return table
 
 
+def _refuse(spec: FeatureSpec, index: int, value: object) -> None:
+    shown = "" if isinstance(value, np.integer) else f" {str(value)[:40]!r}"
+    raise InvalidValue(
+        spec.field, index, f"Unknown value{shown}, expected one of {', '.join(spec.categories)}"
+    )
+
+
 class Encoder:
     """Turns customer columns into the model's raw columns (before standardization).
 
@@ -123,14 +130,22 @@ class Encoder:
                 coded[spec.field] = codes
         return coded
 
+    def check(self, columns: Mapping[str, Sequence[str]]) -> None:
+        """Raise :class:`InvalidValue` for the value :meth:`coded` would refuse first, coding
+        nothing: one dictionary lookup per value, for requests checked one by one."""
+        for spec in self._categorical:
+            values = columns.get(spec.field)
+            if spec.unknown != "reject" or values is None:
+                continue
+            lookup = self._lookups[spec.field]
+            for index, value in enumerate(values):
+                if value not in lookup and normalize(value) not in lookup:
+                    _refuse(spec, index, value)
+
     def _refuse_unknown(self, spec: FeatureSpec, values: Column, codes: np.ndarray) -> None:
         """Raise :class:`InvalidValue` for the first unknown value."""
         index = int(np.flatnonzero(codes < 0)[0])
-        value = values[index]
-        shown = "" if isinstance(value, np.integer) else f" {str(value)[:40]!r}"
-        raise InvalidValue(
-            spec.field, index, f"Unknown value{shown}, expected one of {', '.join(spec.categories)}"
-        )
+        _refuse(spec, index, values[index])
 
     def _columns(self, spec: FeatureSpec, start: int, values: Column) -> list[Column]:
         if spec.kind == "numeric":

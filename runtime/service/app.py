@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -152,6 +153,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         served = await asyncio.to_thread(load_served, settings)
         serve_model(app, served)
         _log_serving(served, settings)
+        if settings.gc_freeze:
+            # What start-up built (modules, the model) lives as long as the process: out of the
+            # collector's sight, full collections under load no longer walk it again and again.
+            gc.collect()
+            gc.freeze()
         loop = asyncio.get_running_loop()
         reloads: set[asyncio.Task[bool]] = set()  # referenced until done, as asyncio asks
 

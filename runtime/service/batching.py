@@ -1,66 +1,58 @@
-"""Requests that arrive together, predicted together: one model call per model and loop turn."""
+"""Requests that arrive together, predicted together: one read and one model call per model
+and loop turn."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Sequence
+from itertools import accumulate, chain
 
-import numpy as np
-
-from runtime.core.features import Column
+from runtime.core.customer import Customer
 from runtime.core.predictor import Predictions
 from runtime.service.served import ServedModel
 
 __all__ = ["PredictionBatcher"]
 
-Columns = Mapping[str, Column]
-
-
-def _customers(columns: Columns) -> int:
-    return len(next(iter(columns.values())))
-
-
-def _joined(parts: list[Columns]) -> Columns:
-    if len(parts) == 1:
-        return parts[0]
-    return {field: np.concatenate([part[field] for part in parts]) for field in parts[0]}
+Answer = tuple[Sequence[str], Predictions]
 
 
 class PredictionBatcher:
-    """Predicts the customers of every request submitted in one turn of the event loop in
-    one call per model, and hands each request its own rows.
+    """Reads, predicts and counts in the drift window, in one call per model, the customers of
+    every request submitted in one turn of the event loop, and hands each request its own rows.
 
     Under load many requests are ready at once; their NumPy work then costs one call
     instead of one each. Nothing waits for company: a lone request is predicted at the
-    loop's next turn. Requests join with columns already read and checked by
-    ``Model.read``, so no request can make its group's prediction fail.
+    loop's next turn. Requests join already validated (``Model.validate``), so no request
+    can make its group fail.
     """
 
     def __init__(self) -> None:
-        self._pending: dict[ServedModel, list[tuple[Columns, asyncio.Future[Predictions]]]] = {}
+        self._pending: dict[ServedModel, list[tuple[Sequence[Customer], asyncio.Future[Answer]]]] = {}
 
-    async def predict(self, served: ServedModel, columns: Columns) -> Predictions:
-        """``served``'s predictions for ``columns`` (read by ``served.model.read``)."""
+    async def predict(self, served: ServedModel, customers: Sequence[Customer]) -> Answer:
+        """The ids of ``customers`` (validated by ``served.model.validate``) and their predictions."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Predictions] = loop.create_future()
+        future: asyncio.Future[Answer] = loop.create_future()
         if not self._pending:
             loop.call_soon(self._run)
-        self._pending.setdefault(served, []).append((columns, future))
+        self._pending.setdefault(served, []).append((customers, future))
         return await future
 
     def _run(self) -> None:
         pending, self._pending = self._pending, {}
         for served, entries in pending.items():
             try:
-                predictions = served.model.predict(_joined([columns for columns, _ in entries]))
+                ids, columns = served.model.read(list(chain.from_iterable(c for c, _ in entries)))
+                predictions = served.model.predict(columns)
+                served.drift.observe(columns)
             except Exception as exc:  # never leave a request waiting for ever
                 for _, future in entries:
                     if not future.done():
                         future.set_exception(exc)
                 continue
+            ends = accumulate(len(customers) for customers, _ in entries)
             start = 0
-            for columns, future in entries:
-                end = start + _customers(columns)
+            for (_, future), end in zip(entries, ends, strict=True):
                 if not future.done():  # a cancelled request takes no answer
-                    future.set_result(predictions.rows(slice(start, end)))
+                    future.set_result((ids[start:end], predictions.rows(slice(start, end))))
                 start = end

@@ -72,6 +72,9 @@ class Metrics:
             ["field"], registry=registry, multiprocess_mode="liveall",
         )
         self._served: tuple[str, str, str] | None = None
+        # labels() is a lookup under a lock: each label set's child is looked up once.
+        self._answered: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._predicted: dict[tuple[int, str], Counter] = {}
 
     def serving(self, name: str, version: str, checksum: str) -> None:
         """Mark the model being served, unmarking the previous one."""
@@ -82,8 +85,13 @@ class Metrics:
 
     def answered(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count and time one answered request."""
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route, str(status)).observe(seconds)
+        key = (route, method, status)
+        children = self._answered.get(key)
+        if children is None:
+            children = self._answered[key] = (self.requests.labels(route, method, str(status)),
+                                              self.latency.labels(route, str(status)))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def predicted(self, catalogue: Sequence[Segment], segments: np.ndarray,
                   batch_size: int | None = None) -> None:
@@ -93,7 +101,11 @@ class Metrics:
         counts = np.bincount(segments, minlength=len(catalogue)).tolist()
         for segment, count in zip(catalogue, counts, strict=True):
             if count:
-                self.predictions.labels(str(segment.id), segment.name).inc(count)
+                key = (segment.id, segment.name)
+                counter = self._predicted.get(key)
+                if counter is None:
+                    counter = self._predicted[key] = self.predictions.labels(str(segment.id), segment.name)
+                counter.inc(count)
 
     def stopped(self) -> None:
         """This process serves no more: drop its live gauges from the workers' shared files."""

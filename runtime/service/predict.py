@@ -12,16 +12,16 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Sequence
-from typing import NamedTuple
 
 import msgspec
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from runtime.core.customer import Customer
-from runtime.core.features import Column, InvalidValue
+from runtime.core.features import InvalidValue
 from runtime.core.predictor import Predictions
 from runtime.service.errors import ApiError, from_decode_error, from_invalid_value
 from runtime.service.served import ServedModel
@@ -51,6 +51,8 @@ def _check_content_type(request: Request) -> None:
 
 
 def _explain(request: Request) -> bool:
+    if not request.scope["query_string"]:
+        return False
     value = request.query_params.get("explain", "false").lower()
     if value not in ("true", "false", "1", "0"):
         raise ApiError(422, "invalid_value", f"explain must be true or false, got {value[:20]!r}", "explain")
@@ -74,42 +76,36 @@ def _decode(body: bytes, batch: bool, max_batch: int) -> list[Customer]:
     return customers
 
 
-class _Request(NamedTuple):
-    customers: list[Customer]
-    ids: Sequence[str]
-    columns: dict[str, Column]
+def _encode(served: ServedModel, ids: Sequence[str], predictions: Predictions, batch: bool,
+            explain: bool) -> bytes:
+    encode = served.answers.encode_batch if batch else served.answers.encode_one
+    return encode(ids, predictions, explain)
 
 
-def _read(served: ServedModel, body: bytes, batch: bool, max_batch: int) -> _Request:
-    """The body's customers, checked against the schema and the model's categories."""
+def _answer_alone(served: ServedModel, body: bytes, batch: bool, explain: bool, max_batch: int
+                  ) -> tuple[list[Customer], Predictions, bytes]:
+    """A large request from body to answer, in a worker thread, counted in the drift window."""
     customers = _decode(body, batch, max_batch)
     try:
         ids, columns = served.model.read(customers)
     except InvalidValue as exc:
         raise from_invalid_value(exc, batch) from exc
-    return _Request(customers, ids, columns)
+    predictions = served.model.predict(columns)
+    served.drift.observe(columns)
+    return customers, predictions, _encode(served, ids, predictions, batch, explain)
 
 
-def _encode(served: ServedModel, read: _Request, predictions: Predictions, batch: bool,
-            explain: bool) -> bytes:
-    encode = served.answers.encode_batch if batch else served.answers.encode_one
-    return encode(read.ids, predictions, explain)
+class PredictEndpoint:
+    """``POST /predict`` or ``/predict/batch`` as a plain ASGI app (Starlette routes take one):
+    one layer fewer per request than a request-response function. Its errors reach the
+    app's exception handlers all the same."""
 
+    def __init__(self, batch: bool) -> None:
+        self.batch = batch
 
-def _answer_alone(served: ServedModel, body: bytes, batch: bool, explain: bool, max_batch: int
-                  ) -> tuple[_Request, Predictions, bytes]:
-    """A large request from body to answer, in a worker thread."""
-    read = _read(served, body, batch, max_batch)
-    predictions = served.model.predict(read.columns)
-    return read, predictions, _encode(served, read, predictions, batch, explain)
-
-
-async def predict(request: Request) -> Response:
-    return await _predict(request, batch=False)
-
-
-async def predict_batch(request: Request) -> Response:
-    return await _predict(request, batch=True)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await _predict(Request(scope, receive), self.batch)
+        await response(scope, receive, send)
 
 
 async def _predict(request: Request, batch: bool) -> Response:
@@ -128,27 +124,30 @@ async def _answer(request: Request, served: ServedModel, batch: bool) -> Respons
     max_batch = state.settings.max_batch if batch else 1
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) <= LARGE_BODY:
-        read = _read(served, await request.body(), batch, max_batch)
-        predictions = await state.batcher.predict(served, read.columns)
-        answer = _encode(served, read, predictions, batch, explain)
+        customers = _decode(await request.body(), batch, max_batch)
+        try:
+            served.model.validate(customers)  # before joining a group, so it cannot spoil one
+        except InvalidValue as exc:
+            raise from_invalid_value(exc, batch) from exc
+        ids, predictions = await state.batcher.predict(served, customers)
+        answer = _encode(served, ids, predictions, batch, explain)
     else:  # bounded in number, and off the event loop
         async with state.large_requests:
             body = await request.body()
-            read, predictions, answer = await run_in_threadpool(
+            customers, predictions, answer = await run_in_threadpool(
                 _answer_alone, served, body, batch, explain, max_batch)
-    served.drift.observe(read.columns)
     state.metrics.predicted(served.answers.segments, predictions.segments,
-                            len(read.customers) if batch else None)
+                            len(customers) if batch else None)
     if state.settings.log_customers:
         request.scope.setdefault("state", {})["customers"] = [
-            customer.CustomerID for customer in read.customers[:100]]
+            customer.CustomerID for customer in customers[:100]]
     return served.response(answer)
 
 
 def predict_routes() -> list[Route]:
     return [
-        Route("/predict", predict, methods=["POST"]),
-        Route("/predict/batch", predict_batch, methods=["POST"]),
+        Route("/predict", PredictEndpoint(batch=False), methods=["POST"]),
+        Route("/predict/batch", PredictEndpoint(batch=True), methods=["POST"]),
     ]
 
 

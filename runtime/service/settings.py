@@ -36,6 +36,8 @@ ENVIRONMENT = {
     "cors_origins": ("SEGMENTATION_CORS_ORIGINS", "comma-separated origins allowed by CORS (none)"),
     "drift_window": ("SEGMENTATION_DRIFT_WINDOW", "customers per drift-monitoring window"),
     "grace_seconds": ("SEGMENTATION_GRACE_SECONDS", "seconds in-flight requests get to finish on SIGTERM"),
+    "gc_freeze": ("SEGMENTATION_GC_FREEZE",
+                  "false to leave start-up objects in the garbage collector's full collections"),
     "watch_seconds": ("SEGMENTATION_WATCH_SECONDS",
                       "seconds between checks for a changed bundle or catalogue, reloaded in place (0: off)"),
 }
@@ -62,6 +64,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     cors_origins: tuple[str, ...] = ()
     drift_window: Annotated[int, Meta(ge=1, le=100_000_000)] = 10_000
     grace_seconds: Seconds = 20.0
+    gc_freeze: bool = True
     watch_seconds: Seconds = 2.0
 
     @classmethod

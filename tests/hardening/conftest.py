@@ -12,6 +12,14 @@ import pytest
 from tests.hardening.live import LiveServer, start
 
 Serve = Callable[..., LiveServer]
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here attacks live service processes: all are ``slow``."""
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.slow)
 
 
 class _Launcher:

@@ -19,11 +19,15 @@ from tests.conftest import DEFAULT_BUNDLE, SAMPLES
 
 
 class _Model:
-    """Stands in for a model: predicts each customer's "Age" as its segment, and counts calls."""
+    """Stands in for a model: reads customers (ages), predicts each age as its segment, and
+    counts the calls."""
 
     def __init__(self, fail: bool = False) -> None:
         self.calls: list[int] = []
         self.fail = fail
+
+    def read(self, ages: list[int]) -> tuple[list[str], dict[str, np.ndarray]]:
+        return [f"C{age}" for age in ages], {"Age": np.array(ages, dtype=np.float64)}
 
     def predict(self, columns: dict[str, np.ndarray]) -> Predictions:
         self.calls.append(len(columns["Age"]))
@@ -33,20 +37,29 @@ class _Model:
         return Predictions(ages.astype(np.intp), ages / 100, ages[:, None], None)  # type: ignore[arg-type]
 
 
+class _Drift:
+    def __init__(self) -> None:
+        self.observed: list[int] = []
+
+    def observe(self, columns: dict[str, np.ndarray]) -> None:
+        self.observed.append(len(columns["Age"]))
+
+
 class _Served:
     def __init__(self, model: _Model) -> None:
         self.model = model
+        self.drift = _Drift()
 
 
-def _columns(*ages: int) -> dict[str, np.ndarray]:
-    return {"Age": np.array(ages, dtype=np.float64)}
+def _columns(*ages: int) -> list[int]:
+    return list(ages)
 
 
 def test_one_turns_requests_share_one_call_per_model_and_get_their_own_rows() -> None:
     first, second = _Served(_Model()), _Served(_Model())
     batcher = PredictionBatcher()
 
-    async def main() -> list[Predictions]:
+    async def main() -> list[Any]:
         return await asyncio.gather(
             batcher.predict(first, _columns(1, 2)),  # type: ignore[arg-type]
             batcher.predict(second, _columns(3)),  # type: ignore[arg-type]
@@ -54,8 +67,10 @@ def test_one_turns_requests_share_one_call_per_model_and_get_their_own_rows() ->
         )
 
     answers = asyncio.run(main())
-    assert [a.segments.tolist() for a in answers] == [[1, 2], [3], [4, 5, 6]]
+    assert [list(ids) for ids, _ in answers] == [["C1", "C2"], ["C3"], ["C4", "C5", "C6"]]
+    assert [p.segments.tolist() for _, p in answers] == [[1, 2], [3], [4, 5, 6]]
     assert first.model.calls == [5] and second.model.calls == [1]
+    assert first.drift.observed == [5] and second.drift.observed == [1]  # counted once a group
 
 
 def test_later_turns_form_groups_of_their_own() -> None:
@@ -94,7 +109,7 @@ def test_a_cancelled_request_leaves_the_rest_of_its_group_answered() -> None:
 
     first, cancelled, last = asyncio.run(main())
     assert isinstance(cancelled, asyncio.CancelledError)
-    assert first.segments.tolist() == [0] and last.segments.tolist() == [2]
+    assert first[1].segments.tolist() == [0] and last[1].segments.tolist() == [2]
 
 
 def _customers(count: int) -> list[dict[str, Any]]:

@@ -154,3 +154,21 @@ def test_every_flag_and_setting_is_checked_with_one_line_naming_it(
     result = run_python("-m", "runtime", *arguments, env={"PATH": "/usr/bin:/bin", **env})
     assert result.returncode == 1
     assert result.stderr.splitlines() == [f"error: {message}"]
+
+
+FROZEN_AFTER_START = """
+import gc, json, sys
+from starlette.testclient import TestClient
+from runtime.service.app import create_app
+from runtime.service.settings import Settings
+with TestClient(create_app(Settings(gc_freeze=sys.argv[1] == "true", watch_seconds=0))):
+    print(json.dumps(gc.get_freeze_count()))
+"""
+
+
+@pytest.mark.parametrize("freeze", [True, False])
+def test_start_up_objects_leave_the_collectors_sight_unless_told_not_to(freeze: bool) -> None:
+    result = run_python("-c", FROZEN_AFTER_START, str(freeze).lower())
+    assert result.returncode == 0, result.stderr
+    frozen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (frozen > 10_000) if freeze else (frozen == 0)
