@@ -1,13 +1,17 @@
-"""Bulk scoring benchmark: rows/s and peak memory of ``python -m runtime.score``.
+"""Bulk scoring benchmark: rows/s and peak memory of ``python -m runtime.score`` against R-bulk.
 
 Generates exports in the delivered format (a byte-order mark, every line wrapped
-in quotes, a few dirty rows, a last row cut short) in a temporary directory,
-scores each with ``python -m runtime.score`` in a child process, and prints, per
-size, the rows per second (wall clock, child start to exit) and the child's peak
-resident memory. Nothing generated is kept.
+in quotes, a few dirty rows, a last row cut short) and the same customers as
+Parquet in a temporary directory, and scores each in a child process: R-bulk (a
+plain pandas + scikit-learn script with the seed's design, :mod:`bench.perf.rbulk`,
+its model trained on the shared data first), our CSV to CSV, our Parquet to
+Parquet; then a file holding one very long line. It prints, per run, rows per
+second (wall clock, child start to exit) and the child's peak resident memory,
+and the ratios against their goals (CSV >= 5x R-bulk, Parquet >= 2x our CSV,
+peak < 300 MB); exits 1 when one is missed. Nothing generated is kept.
 
-    python bench/score_bulk.py                      # 1,000,000 and 10,000,000 rows
-    python bench/score_bulk.py --rows 50000 --engine dask
+    python -m bench.score_bulk                      # 1,000,000 and 10,000,000 rows
+    python -m bench.score_bulk --rows 50000 --long-line-mb 20
 
 Customers are drawn around the bundle's segment profiles (the means of each
 segment's training customers, in the segments' proportions), so the scorer
@@ -30,6 +34,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BUNDLE = ROOT / "artifacts" / "customer-segmentation" / "1.0.0"
+SHARED_DATA = ROOT.parent / "shared" / "data" / "CustomerData.csv"
 HEADER = ("CustomerID,Age,Gender,City,AnnualIncome,TotalSpent,MonthlyPurchases,"
           "AvgOrderValue,AppTimeMinutes,DiscountUsage,PreferredShoppingTime")
 NUMBERS = ("AnnualIncome", "TotalSpent", "MonthlyPurchases", "AvgOrderValue", "AppTimeMinutes")
@@ -116,6 +121,46 @@ def generate(path: Path, rows: int, seed: int = 0, bundle: Path = DEFAULT_BUNDLE
     return Export(path, rows, dirty)
 
 
+def to_parquet(source: Path, target: Path) -> int:
+    """The complete rows of the CSV export ``source`` as a typed Parquet file; their count."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from runtime.scoring.checks import customer_rules
+    from runtime.scoring.export import iter_checked
+
+    whole = {rule.field for rule in customer_rules() if rule.whole}
+    rows = 0
+    writer = None
+    for batch in iter_checked(source):
+        columns = {name: pa.array(values.astype(np.int64) if name in whole else values)
+                   for name, values in batch.numbers.items()}
+        table = pa.table({**{name: batch.text[name] for name in ("CustomerID",)}, **columns,
+                          **{name: array for name, array in batch.text.items()
+                             if name != "CustomerID"}})
+        writer = writer or pq.ParquetWriter(target, table.schema)
+        writer.write_table(table)
+        rows += table.num_rows
+    if writer is not None:
+        writer.close()
+    return rows
+
+
+def long_line(path: Path, line_mb: int, rows: int = 1000) -> Export:
+    """An export holding one line of ``line_mb`` MB among ``rows`` ordinary ones."""
+    weights, profiles = _profiles(DEFAULT_BUNDLE)
+    lines = _lines(np.random.default_rng(1), 0, rows, weights, profiles)
+    with open(path, "w", encoding="utf-8-sig", newline="") as file:
+        file.write(f'"{HEADER}"\n')
+        file.writelines('"' + ",".join(fields) + '"\n' for fields in lines[:rows // 2])
+        file.write('"C-LONG,')
+        for _ in range(line_mb):
+            file.write("9" * (1 << 20))
+        file.write('"\n')
+        file.writelines('"' + ",".join(fields) + '"\n' for fields in lines[rows // 2:])
+    return Export(path, rows + 1, 1)
+
+
 @dataclass(frozen=True)
 class Run:
     rows: int
@@ -124,34 +169,52 @@ class Run:
     peak_mb: float
     stderr: str
 
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds
 
-def score(export: Export, output: Path, *extra: str) -> Run:
-    """Score ``export`` with ``python -m runtime.score`` in a child process."""
-    command = [sys.executable, "-m", "runtime.score", str(export.path), "-o", str(output),
-               "--no-progress", *extra]
+
+def measure(command: list[str], rows: int) -> Run:
+    """Run ``command`` in a child process: wall time, CPU time and the child's own peak memory."""
     started = time.perf_counter()
     child = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
     stderr = child.stderr.read() if child.stderr else ""
     # wait4 gives this child's own rusage: its peak memory, not the largest of all children.
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} exited {child.returncode}:\n{stderr}")
-    return Run(export.rows, seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
-               stderr)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise RuntimeError(f"{' '.join(command)} exited {code}:\n{stderr}")
+    return Run(rows, seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stderr)
 
 
-def _generate_apart(path: Path, rows: int, seed: int) -> Export:
-    """:func:`generate` in a child process, so that this one stays small.
+def score(export: Export, output: Path, *extra: str) -> Run:
+    """Score ``export`` with ``python -m runtime.score`` in a child process."""
+    return measure([sys.executable, "-m", "runtime.score", str(export.path), "-o", str(output),
+                    "--no-progress", *extra], export.rows)
+
+
+def r_bulk(model: Path, export: Export, output: Path) -> Run:
+    """Score ``export`` with R-bulk (:mod:`bench.perf.rbulk`) in a child process."""
+    return measure([sys.executable, "-m", "bench.perf.rbulk", str(model), str(export.path),
+                    str(output)], export.rows)
+
+
+def _apart(*arguments: str) -> str:
+    """This script run with hidden ``arguments`` in a child process, so that this one stays small.
 
     The kernel's peak-memory figure for a child counts its parent's pages until
     the child starts its own program: a parent grown by generating would show up
     in the scorer's figure.
     """
-    done = subprocess.run([sys.executable, __file__, "--generate", str(path), str(rows), str(seed)],
-                          check=True, capture_output=True, text=True)
-    return Export(path, rows, int(done.stdout))
+    done = subprocess.run([sys.executable, "-m", "bench.score_bulk", *arguments], cwd=ROOT, check=True,
+                          capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def _line(label: str, run: Run, size_mb: float) -> str:
+    return (f"{run.rows:>12,} {label:<16} {size_mb:>8.0f} {run.seconds:>8.2f} {run.rate:>11,.0f} "
+            f"{run.cpu_seconds:>7.2f} {run.peak_mb:>8.0f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,26 +222,65 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", default="1000000,10000000",
                         help="comma-separated file sizes in rows (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument("--long-line-mb", type=int, default=200,
+                        help="MB of the one long line of the last file (0: none)")
     parser.add_argument("--engine", choices=("local", "dask"), default="local")
-    parser.add_argument("--generate", nargs=3, metavar=("PATH", "ROWS", "SEED"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument("--generate", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--to-parquet", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--long-line", nargs=2, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     if options.generate:
         path, rows, seed = options.generate
         print(generate(Path(path), int(rows), int(seed)).dirty)
         return 0
+    if options.to_parquet:
+        print(to_parquet(Path(options.to_parquet[0]), Path(options.to_parquet[1])))
+        return 0
+    if options.long_line:
+        long_line(Path(options.long_line[0]), int(options.long_line[1]))
+        return 0
     sizes = [int(size) for size in options.rows.split(",")]
-    print(f"{'rows':>12} {'file MB':>8} {'seconds':>8} {'rows/s':>11} {'cpu s':>7} "
-          f"{'peak MB':>8}  (python -m runtime.score --engine {options.engine})")
+    engine = ["--engine", options.engine]
+    print(f"bulk scoring, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: "
+          f"python -m runtime.score --engine {options.engine} against R-bulk (pandas + "
+          "scikit-learn, the seed's design, trained on the shared data at bench time)")
+    print(f"{'rows':>12} {'run':<16} {'file MB':>8} {'seconds':>8} {'rows/s':>11} {'cpu s':>7} "
+          f"{'peak MB':>8}")
+    met = True
     with tempfile.TemporaryDirectory(prefix="score-bulk-") as directory:
+        folder = Path(directory)
+        model = folder / "seed-model"
+        subprocess.run([sys.executable, "-m", "bench.perf.seed_train", str(SHARED_DATA),
+                        str(model)], cwd=ROOT, check=True, capture_output=True)
         for rows in sizes:
-            export = _generate_apart(Path(directory) / f"customers-{rows}.csv", rows, options.seed)
-            size_mb = export.path.stat().st_size / 1e6
-            run = score(export, Path(directory) / "scored.csv", "--engine", options.engine)
-            print(f"{rows:>12,} {size_mb:>8.0f} {run.seconds:>8.2f} {rows / run.seconds:>11,.0f} "
-                  f"{run.cpu_seconds:>7.2f} {run.peak_mb:>8.0f}", flush=True)
-            export.path.unlink()
-    return 0
+            path = folder / f"customers-{rows}.csv"
+            export = Export(path, rows, int(_apart("--generate", str(path), str(rows),
+                                                    str(options.seed))))
+            table = folder / f"customers-{rows}.parquet"
+            clean = int(_apart("--to-parquet", str(path), str(table)))
+            size_mb = path.stat().st_size / 1e6
+            reference = r_bulk(model, export, folder / "r-bulk.csv")
+            print(_line("R-bulk csv", reference, size_mb), flush=True)
+            ours = score(export, folder / "scored.csv", *engine)
+            print(_line("ours csv", ours, size_mb), flush=True)
+            path.unlink()
+            parquet = score(Export(table, clean, 0), folder / "scored.parquet", *engine)
+            print(_line("ours parquet", parquet, table.stat().st_size / 1e6), flush=True)
+            table.unlink()
+            csv_ratio, parquet_ratio = ours.rate / reference.rate, parquet.rate / ours.rate
+            peak = max(ours.peak_mb, parquet.peak_mb)
+            met &= csv_ratio >= 5 and parquet_ratio >= 2 and peak < 300
+            print(f"{'':>12} ours CSV / R-bulk {csv_ratio:.2f}x (goal >= 5x), Parquet / our CSV "
+                  f"{parquet_ratio:.2f}x (goal >= 2x), peak {peak:.0f} MB (goal < 300)", flush=True)
+        if options.long_line_mb:
+            path = folder / "long-line.csv"
+            _apart("--long-line", str(path), str(options.long_line_mb))
+            run = score(Export(path, 1001, 1), folder / "scored.csv", *engine)
+            met &= run.peak_mb < 300
+            print(_line(f"{options.long_line_mb} MB line", run, path.stat().st_size / 1e6)
+                  + "  (the line: a rejected row; goal: peak < 300 MB)", flush=True)
+    print("all goals met" if met else "a goal was missed")
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

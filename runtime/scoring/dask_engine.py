@@ -1,211 +1,162 @@
-"""The Dask engine: the same reading and scoring, the file's parts spread over a Dask cluster.
+"""The Dask engine: a ``dask.dataframe`` read on the workers, scored and written by them.
 
-The file is cut into parts of whole lines (:mod:`runtime.scoring.parts`); a
-``dask.dataframe`` reads one part per partition and ``map_partitions`` scores
-it with :class:`BulkModel`, the local engine's model. The bundle's files are
-shipped to every worker once, as bytes, and loaded (and verified) there. The
-answers come back part by part, in file order, a few parts in flight at a time.
+A CSV is cut into parts of a few tens of MB (:mod:`runtime.scoring.parts`),
+each read on a worker by the local engine's Arrow reader (``from_map``); a
+Parquet file is read by ``read_parquet``. ``map_partitions`` scores every
+partition with :class:`BulkModel` and writes it as one file of a directory of
+parts, answers and rejected rows apart. The bundle travels once, as one task's
+result every partition depends on. The client plans the parts from the file's
+size and gathers only counts: it never reads the data.
 
-Dask is optional: it is imported only when this engine runs, never by
-``runtime`` at import time (``pip install -r requirements-dask.txt``).
+On Dask a rejected row is identified by its part and its line within the part
+(``part,line``; part 0 starts at the file's first byte, so its lines are the
+file's), or for Parquet by its partition and row within it: global line numbers
+would need every part counted before any is read.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import importlib
-import tempfile
-import threading
-from collections import deque
+import os
+import secrets
+import shutil
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import dask.dataframe as dd
+import distributed
+import fsspec
 import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+from dask.delayed import delayed
 
-from runtime.core.bundle import MANIFEST_FILE, load_bundle
-from runtime.scoring.export import COLUMNS, NUMERIC_COLUMNS, TEXT_COLUMNS, ExportChunk, RejectedRow
-from runtime.scoring.model import BulkModel, Scored
-from runtime.scoring.parts import Layout, Part, plan_parts, read_part
+from runtime.core.bundle import Bundle
+from runtime.scoring.checks import check, customer_rules
+from runtime.scoring.columns import COLUMNS, ExportError
+from runtime.scoring.model import BulkModel
+from runtime.scoring.output import Format, ScoreFormat, ScoreOutput, rejected_path
+from runtime.scoring.parts import LINE, plan_parts, raw_batch, read_part
+from runtime.scoring.paths import OutputError, writable_target
+from runtime.scoring.progress import Summary
+from runtime.scoring.reader import is_parquet
 
-__all__ = ["BundleFiles", "score_dask"]
+__all__ = ["WORKER_ENVIRONMENT", "client", "input_frame", "score_dask", "score_partition"]
 
-_IN_FLIGHT = 4  # parts computed ahead of the one being written
 _CONNECT_SECONDS = 10
-
-
-@dataclass(frozen=True)
-class BundleFiles:
-    """A bundle directory's files as bytes, to be written out and loaded on a worker."""
-
-    files: dict[str, bytes]
-
-    @classmethod
-    def read(cls, directory: Path) -> BundleFiles:
-        bundle = load_bundle(directory)  # refuse a bad bundle here, before shipping it
-        names = [MANIFEST_FILE, bundle.manifest.arrays.file if bundle.manifest.arrays else ""]
-        return cls({name: (directory / name).read_bytes() for name in names if name})
-
-    @property
-    def key(self) -> str:
-        digest = hashlib.sha256()
-        for name in sorted(self.files):
-            digest.update(name.encode() + b"\0" + self.files[name])
-        return digest.hexdigest()
-
-
-_models: dict[str, BulkModel] = {}
-_models_lock = threading.Lock()
-
-
-def _model(shipped: BundleFiles) -> BulkModel:
-    """The model for ``shipped``, loaded once per worker process."""
-    key = shipped.key
-    with _models_lock:
-        if key not in _models:
-            with tempfile.TemporaryDirectory(prefix="bundle-") as directory:
-                for name, data in shipped.files.items():
-                    (Path(directory) / name).write_bytes(data)
-                _models[key] = BulkModel(load_bundle(directory))
-        return _models[key]
-
-
-def _texts(pandas: Any, kept: np.ndarray, rest: list[str]) -> Any:
-    """A column of str: ``kept`` then ``rest``, kept as Python objects.
-
-    An explicit object dtype keeps pandas from converting the strings to Arrow
-    and back, which would cost more than the scoring itself.
-    """
-    values = np.empty(len(kept) + len(rest), dtype=object)
-    values[: len(kept)] = kept.tolist()
-    values[len(kept):] = rest
-    return pandas.Series(values, dtype=object)
-
-
-def _strings(column: Any) -> np.ndarray:
-    strings: np.ndarray = column.to_numpy(dtype=object).astype(np.str_)
-    return strings
-
-
-def read_frame(part: Part, layout: Layout) -> Any:
-    """One part as a pandas DataFrame: its kept rows (empty ``reason``), then its rejected ones."""
-    pandas = importlib.import_module("pandas")
-    chunk = read_part(layout, part)
-    rejected = chunk.rejected
-    nothing = np.zeros(0, dtype=np.str_)
-    columns: dict[str, Any] = {
-        "line": np.concatenate([chunk.lines, [row.line for row in rejected]]).astype(np.int64),
-        "reason": _texts(pandas, np.full(len(chunk), ""), [row.reason for row in rejected]),
-    }
-    for name in NUMERIC_COLUMNS:
-        columns[name] = np.concatenate([chunk.columns[name], np.full(len(rejected), np.nan)])
-    for name in TEXT_COLUMNS:
-        rest = [row.customer_id if name == "CustomerID" else "" for row in rejected]
-        columns[name] = _texts(pandas, chunk.columns[name] if len(chunk) else nothing, rest)
-    return pandas.DataFrame(columns)
-
-
-def score_frame(frame: Any, shipped: BundleFiles, explain: bool) -> Any:
-    """Score one part's frame on a worker: the answers, and the rejected rows with their reasons."""
-    pandas = importlib.import_module("pandas")
-    model = _model(shipped)
-    kept = (frame["reason"] == "").to_numpy()
-    rows = frame[kept]
-    set_aside = frame[~kept]
-    chunk = ExportChunk(
-        {name: _strings(rows[name]) if name in TEXT_COLUMNS
-         else rows[name].to_numpy(dtype=np.float64) for name in COLUMNS},
-        rows["line"].to_numpy(dtype=np.int64),
-        [RejectedRow(line, customer, reason) for line, customer, reason in zip(
-            set_aside["line"].tolist(), set_aside["CustomerID"].tolist(),
-            set_aside["reason"].tolist(), strict=True)],
-    )
-    scored = model.score(chunk, explain)
-    return pandas.DataFrame(_answer_columns(pandas, scored, len(model.catalogue), explain))
-
-
-def _answer_columns(pandas: Any, scored: Scored, segments: int, explain: bool
-                    ) -> dict[str, Any]:
-    rejected = scored.rejected
-    columns: dict[str, Any] = {
-        "line": np.concatenate([np.zeros(len(scored.ids), dtype=np.int64),
-                                [row.line for row in rejected]]).astype(np.int64),
-        "CustomerID": _texts(pandas, scored.ids, [row.customer_id for row in rejected]),
-        "position": np.concatenate([scored.segments, np.full(len(rejected), -1)]).astype(np.int64),
-        "confidence": np.concatenate([scored.confidence, np.full(len(rejected), np.nan)]),
-        "reason": _texts(pandas, np.full(len(scored.ids), ""), [row.reason for row in rejected]),
-    }
-    if explain:
-        distances = scored.distances if scored.distances is not None else np.zeros((0, segments))
-        for segment in range(segments):
-            columns[f"distance_{segment}"] = np.concatenate(
-                [distances[:, segment], np.full(len(rejected), np.nan)])
-    return columns
-
-
-def _scored(frame: Any, segments: int, explain: bool) -> Scored:
-    """A worker's answer frame back into the local engine's :class:`Scored`."""
-    kept = (frame["reason"] == "").to_numpy()
-    rows, set_aside = frame[kept], frame[~kept]
-    distances = None
-    if explain:
-        distances = np.stack([rows[f"distance_{segment}"].to_numpy(dtype=np.float64)
-                              for segment in range(segments)], axis=1)
-    return Scored(
-        ids=_strings(rows["CustomerID"]) if len(rows) else np.zeros(0, dtype=np.str_),
-        segments=rows["position"].to_numpy(dtype=np.intp),
-        confidence=rows["confidence"].to_numpy(dtype=np.float64),
-        distances=distances,
-        rejected=[RejectedRow(line, customer, reason) for line, customer, reason in zip(
-            set_aside["line"].tolist(), set_aside["CustomerID"].tolist(),
-            set_aside["reason"].tolist(), strict=True)],
-    )
+# Worker processes hand memory back as partitions come and go: Arrow's jemalloc pool (its
+# default here, mimalloc, keeps what it had), glibc trimming freed memory early (as Dask's
+# documentation advises), one BLAS thread per single-threaded worker.
+WORKER_ENVIRONMENT = {"ARROW_DEFAULT_MEMORY_POOL": "jemalloc", "MALLOC_TRIM_THRESHOLD_": "65536",
+                      "OPENBLAS_NUM_THREADS": "1"}
+_COUNTS = pd.DataFrame({"key": pd.Series([], dtype=object), "count": pd.Series([], dtype="int64")})
 
 
 @contextlib.contextmanager
-def _client(scheduler: str | None) -> Iterator[Any]:
-    """A client of the cluster at ``scheduler``, or of a LocalCluster on loopback for the run."""
-    distributed = importlib.import_module("distributed")
+def client(scheduler: str | None) -> Iterator[distributed.Client]:
+    """A client of the cluster at ``scheduler``, or of a LocalCluster on loopback for the run.
+
+    It is the default client while the context lasts, so that ``compute`` runs there.
+    """
     if scheduler:
-        with distributed.Client(scheduler, set_as_default=False, timeout=_CONNECT_SECONDS) as client:
-            yield client
+        with distributed.Client(scheduler, timeout=_CONNECT_SECONDS) as connected:
+            yield connected
         return
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address="127.0.0.1:0") as cluster, \
-            distributed.Client(cluster, set_as_default=False) as client:
-        yield client
+                                  host="127.0.0.1", dashboard_address=None,
+                                  env=WORKER_ENVIRONMENT) as cluster, \
+            distributed.Client(cluster) as connected:
+        yield connected
 
 
-def _answer_meta(pandas: Any, segments: int, explain: bool) -> Any:
-    empty = Scored(np.zeros(0, dtype=np.str_), np.zeros(0, dtype=np.intp), np.zeros(0),
-                   np.zeros((0, segments)) if explain else None)
-    return pandas.DataFrame(_answer_columns(pandas, empty, segments, explain))
+def score_partition(frame: pd.DataFrame, bundle: Bundle, *, staging: str, rejected_staging: str,
+                    kind: Format, explain: bool, partition_info: dict[str, Any] | None = None
+                    ) -> pd.DataFrame:
+    """Score one partition, write its answers and rejected rows as part files, return counts."""
+    number = (partition_info or {}).get("number", 0)
+    model = BulkModel(bundle)
+    batch = check(raw_batch(frame), customer_rules())
+    scored = model.score(batch, explain)
+    name = f"part.{number:05d}"
+    numbered = "part,line" if LINE in frame.columns else "partition,row"
+    output = ScoreOutput(Path(staging) / f"{name}.{kind}", ScoreFormat(model.catalogue, explain),
+                         kind, numbered, rejected=Path(rejected_staging) / f"{name}.csv",
+                         prefix=f"{number},")
+    with output:
+        output.write(scored)
+    counts = Counter({f"segment:{segment}": int(count) for segment, count
+                      in enumerate(np.bincount(scored.segments, minlength=len(model.catalogue)))})
+    counts.update(f"rejected:{row.reason.split(':', 1)[0]}" for row in scored.rejected)
+    return pd.DataFrame({"key": pd.Series(list(counts), dtype=object),
+                         "count": pd.Series(list(counts.values()), dtype="int64")})
 
 
-def score_dask(path: Path, model: BulkModel, bundle: Path, *, explain: bool,
-               scheduler: str | None, part_bytes: int) -> Iterator[tuple[Scored, int]]:
-    """Each part's answers in file order, with the offset the file has been read up to.
+def input_frame(source: str, part_bytes: int, limit: int) -> dd.DataFrame:
+    """The export at ``source`` as a Dask dataframe read on the workers (CSV parts or Parquet)."""
+    if is_parquet(source):
+        with fsspec.open(source, "rb") as file:  # the footer only: which columns there are
+            names = pq.read_schema(file).names
+        missing = [name for name in COLUMNS if name not in names]
+        if missing:
+            raise ExportError(f"{source}: missing required column {', '.join(missing)} "
+                              f"(the file has {', '.join(names) or 'nothing'})")
+        frame: dd.DataFrame = dd.read_parquet(source, columns=list(COLUMNS),
+                                              split_row_groups="adaptive")
+        return frame
+    parts = plan_parts(source, part_bytes)
+    frame = dd.from_map(read_part, parts, limit=limit, enforce_metadata=False,
+                        label="read-export")
+    return frame
 
-    ``model`` is the bundle loaded here; the workers load their own from its files.
-    """
-    dask = importlib.import_module("dask")
-    frames = importlib.import_module("dask.dataframe")
-    pandas = importlib.import_module("pandas")
-    layout = plan_parts(path, part_bytes)
-    shipped = BundleFiles.read(bundle)
-    segments = len(model.catalogue)
-    with dask.config.set({"dataframe.convert-string": False}), _client(scheduler) as client:
-        bundle_future = client.scatter(shipped, broadcast=True)  # once per worker, not per part
-        table = frames.from_map(read_frame, layout.parts, layout=layout,
-                                meta=read_frame(Part(0, 0, 0), layout), enforce_metadata=False)
-        answers = table.map_partitions(score_frame, bundle_future, explain,
-                                       meta=_answer_meta(pandas, segments, explain),
-                                       enforce_metadata=False)
-        pending: deque[tuple[Any, Part]] = deque()
-        for delayed, part in zip(answers.to_delayed(), layout.parts, strict=True):
-            pending.append((client.compute(delayed), part))
-            while len(pending) >= _IN_FLIGHT or (pending and part is layout.parts[-1]):
-                future, done = pending.popleft()
-                yield _scored(future.result(), segments, explain), done.stop
+
+def _staging(target: Path) -> Path:
+    staging = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    staging.mkdir()
+    return staging
+
+
+def _place(staging: Path, target: Path) -> None:
+    """Put a finished directory of parts where the target is (an empty directory may be there)."""
+    writable_target(target, directory=True)
+    if target.is_dir():
+        if any(target.iterdir()):
+            raise OutputError(f"{target}: exists and is not empty; refusing to replace it")
+        target.rmdir()
+    os.replace(staging, target)
+
+
+def score_dask(source: str, output: Path, bundle: Bundle, *, explain: bool, scheduler: str | None,
+               kind: Format, part_bytes: int, limit: int) -> Summary:
+    """Score ``source`` on a Dask cluster into the directories ``output`` and its side directory."""
+    targets = [writable_target(output, directory=True),
+               writable_target(rejected_path(output), directory=True)]
+    for target in targets:
+        if target.is_dir() and any(target.iterdir()):
+            raise OutputError(f"{target}: exists and is not empty; refusing to replace it")
+    staged = [_staging(target) for target in targets]
+    try:
+        frame = input_frame(source, part_bytes, limit)
+        shipped = delayed(bundle, pure=True)  # one task: each worker gets it once
+        counted = frame.map_partitions(score_partition, shipped, staging=str(staged[0]),
+                                       rejected_staging=str(staged[1]), kind=kind,
+                                       explain=explain, meta=_COUNTS, enforce_metadata=False)
+        with client(scheduler) as dask_client:
+            counts = dask_client.compute(counted).result()
+        for stage, target in zip(staged, targets, strict=True):
+            _place(stage, target)
+    except BaseException:
+        for stage in staged:
+            shutil.rmtree(stage, ignore_errors=True)
+        raise
+    summary = Summary(bundle.manifest.segments)
+    for key, count in counts.groupby("key")["count"].sum().items():
+        what, _, value = str(key).partition(":")
+        if what == "segment":
+            summary.segments[int(value)] += count
+            summary.scored += count
+        else:
+            summary.rejected[value] += count
+    return summary
+

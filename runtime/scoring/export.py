@@ -1,27 +1,25 @@
-"""Reading customer exports as delivered.
+"""Reading customer exports as delivered, for training and bulk scoring alike.
 
-Exports come with a UTF-8 byte-order mark, every line sometimes wrapped in
-double quotes as one field, missing values and short rows. The reader keeps
-complete rows, column by column, and reports every other row with its line
-number and the reason. Training and bulk scoring both read through here.
-
-Every line is one record (a line with unbalanced quotes is a rejected row, not
-the start of a multi-line field). This module defines the columns and how one
-row is read and judged (:func:`_parse_row`); :mod:`runtime.scoring.reader`
-applies it column by column to blocks of the file with NumPy, and parses only
-the odd lines one by one, so a million-row export reads in about half a second.
+Exports come as CSV with a UTF-8 byte-order mark, every line sometimes wrapped
+in double quotes as one field, missing values and short rows, or as Parquet.
+The reader (:mod:`runtime.scoring.reader`, on Apache Arrow) keeps the rows the
+API would take (:mod:`runtime.scoring.checks`), column by column, and reports
+every other row with its line number and the reason.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
+
+from runtime.scoring.checks import CheckedBatch, check, customer_rules
+from runtime.scoring.columns import COLUMNS, NUMERIC_COLUMNS, TEXT_COLUMNS, ExportError, RejectedRow
+from runtime.scoring.lines import DEFAULT_LINE_LIMIT
+from runtime.scoring.reader import BATCH_ROWS, read_batches
 
 __all__ = [
     "COLUMNS",
@@ -30,43 +28,10 @@ __all__ = [
     "ExportChunk",
     "ExportError",
     "RejectedRow",
+    "iter_checked",
     "iter_export",
     "read_export",
 ]
-
-TEXT_COLUMNS = ("CustomerID", "Gender", "City", "DiscountUsage", "PreferredShoppingTime")
-NUMERIC_COLUMNS = (
-    "Age",
-    "AnnualIncome",
-    "TotalSpent",
-    "MonthlyPurchases",
-    "AvgOrderValue",
-    "AppTimeMinutes",
-)
-COLUMNS = (
-    "CustomerID",
-    "Age",
-    "Gender",
-    "City",
-    "AnnualIncome",
-    "TotalSpent",
-    "MonthlyPurchases",
-    "AvgOrderValue",
-    "AppTimeMinutes",
-    "DiscountUsage",
-    "PreferredShoppingTime",
-)
-
-
-class ExportError(Exception):
-    """The file cannot be read as a customer export; the message names file and line."""
-
-
-@dataclass(frozen=True)
-class RejectedRow:
-    line: int
-    customer_id: str
-    reason: str
 
 
 @dataclass
@@ -89,63 +54,28 @@ class ExportChunk:
         return Counter(row.reason.split(":", 1)[0] for row in self.rejected)
 
 
-def _unwrap(row: list[str]) -> list[str]:
-    # A line wrapped in quotes as one field holds the real fields inside.
-    if len(row) == 1 and "," in row[0]:
-        return next(csv.reader([row[0]]))
-    return row
+def iter_checked(path: str | os.PathLike[str], *, limit: int = DEFAULT_LINE_LIMIT,
+                 batch_rows: int = BATCH_ROWS) -> Iterator[CheckedBatch]:
+    """The export in checked batches: the rows the API takes, and the others with reasons."""
+    rules = customer_rules()
+    for batch in read_batches(path, limit=limit, batch_rows=batch_rows):
+        yield check(batch, rules)
 
 
-def _header_index(path: Path, header: list[str], line: int = 1) -> dict[str, int]:
-    names = [name.strip() for name in header]
-    index = {name: position for position, name in enumerate(names)}
-    if len(index) != len(names):
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        raise ExportError(f"{path}: line {line}: repeated column {', '.join(repeated)}")
-    missing = [name for name in COLUMNS if name not in index]
-    if missing:
-        raise ExportError(
-            f"{path}: line {line}: missing required column {', '.join(missing)} "
-            f"(header has {', '.join(names) or 'nothing'})"
-        )
-    return index
+def _chunk(batch: CheckedBatch) -> ExportChunk:
+    columns = dict(batch.numbers)
+    for name, values in batch.text.items():
+        columns[name] = np.asarray(values.to_numpy(zero_copy_only=False), dtype=object)
+    return ExportChunk(columns, batch.lines, batch.rejected)
 
 
-def _parse_row(row: list[str], index: dict[str, int]) -> tuple[list[str], list[float], str | None]:
-    width = len(index)
-    if len(row) < width:
-        return [], [], f"truncated: {len(row)} of {width} fields"
-    if len(row) > width:
-        return [], [], f"too many fields: {len(row)} of {width}"
-    text = [row[index[name]].strip() for name in TEXT_COLUMNS]
-    for name, value in zip(TEXT_COLUMNS, text, strict=True):
-        if not value:
-            return [], [], f"missing value: {name}"
-    numbers: list[float] = []
-    for name in NUMERIC_COLUMNS:
-        value = row[index[name]].strip()
-        if not value:
-            return [], [], f"missing value: {name}"
-        try:
-            number = float(value)
-        except ValueError:
-            return [], [], f"not a number: {name} = {value[:40]!r}"
-        if not np.isfinite(number):
-            return [], [], f"not a finite number: {name} = {value[:40]!r}"
-        numbers.append(number)
-    return text, numbers, None
-
-
-def iter_export(path: str | os.PathLike[str], chunk_rows: int = 65536) -> Iterator[ExportChunk]:
-    """Read an export in chunks of ``chunk_rows`` rows (kept or rejected; the last one fewer).
+def iter_export(path: str | os.PathLike[str], chunk_rows: int = BATCH_ROWS) -> Iterator[ExportChunk]:
+    """Read an export in chunks of at most ``chunk_rows`` rows (CSV: as Arrow's blocks cut it).
 
     Raises :class:`ExportError` for a file that is absent, empty, not text, or
     whose header lacks a required column.
     """
-    # The column-wise reader (shared with bulk scoring) builds on the row parser above.
-    from runtime.scoring.reader import ExportReader
-
-    return iter(ExportReader(path, chunk_rows))
+    return map(_chunk, iter_checked(path, batch_rows=chunk_rows))
 
 
 def read_export(path: str | os.PathLike[str]) -> ExportChunk:
@@ -153,9 +83,12 @@ def read_export(path: str | os.PathLike[str]) -> ExportChunk:
     chunks = list(iter_export(path))
     if len(chunks) == 1:
         return chunks[0]
+    if not chunks:
+        empty = {name: np.zeros(0) if name in NUMERIC_COLUMNS else np.zeros(0, dtype=object)
+                 for name in COLUMNS}
+        return ExportChunk(empty, np.zeros(0, dtype=np.int64))
     return ExportChunk(
         {name: np.concatenate([c.columns[name] for c in chunks]) for name in COLUMNS},
         np.concatenate([c.lines for c in chunks]),
         [row for c in chunks for row in c.rejected],
     )
-

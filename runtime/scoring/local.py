@@ -1,9 +1,9 @@
-"""The local engine: this process reads, scores and hands over the answers chunk by chunk.
+"""The local engine: this process reads, scores and hands over the answers batch by batch.
 
-Reading and scoring (mostly NumPy, which lets go of the GIL) run in a thread
-one chunk ahead of the caller, who formats and writes (mostly Python): on two
-cores the two halves overlap. Memory stays flat whatever the file's size, with
-at most a few chunks in flight.
+Reading and checking (Arrow and NumPy, which let go of the GIL) run in a thread
+up to two batches ahead of the caller, who scores and writes: on two cores the
+halves overlap. Memory stays flat whatever the file's size, with at most a few
+batches in flight.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
 
+from runtime.scoring.export import iter_checked
+from runtime.scoring.lines import DEFAULT_LINE_LIMIT
 from runtime.scoring.model import BulkModel, Scored
-from runtime.scoring.reader import ExportReader
+from runtime.scoring.reader import BATCH_ROWS
 
 __all__ = ["prefetch", "score_local"]
 
@@ -58,9 +60,8 @@ def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
         thread.join()
 
 
-def score_local(path: Path, model: BulkModel, chunk_rows: int, explain: bool
-                ) -> Iterator[tuple[Scored, int]]:
-    """Each chunk's answers in file order, with how many bytes of the file have been read."""
-    reader = ExportReader(path, chunk_rows)
-    for chunk, position in prefetch((chunk, reader.position) for chunk in reader.blocks()):
-        yield model.score(chunk, explain), position
+def score_local(path: Path, model: BulkModel, explain: bool, *, limit: int = DEFAULT_LINE_LIMIT,
+                batch_rows: int = BATCH_ROWS) -> Iterator[Scored]:
+    """Each batch's answers in file order."""
+    for batch in prefetch(iter_checked(path, limit=limit, batch_rows=batch_rows)):
+        yield model.score(batch, explain)

@@ -1,137 +1,117 @@
-"""Writing the answers: a CSV of scored customers and a side file of the rows set aside.
+"""Writing the answers as CSV or Parquet, and a side file of the rows set aside.
 
-Both are written under temporary names beside their targets and renamed into
-place only once the run is complete, so an interrupted run leaves neither a
-partial file nor a stale one from an earlier run under the names asked for.
-Lines are formatted a chunk at a time from precomputed strings, never row by row.
+Answers are ``CustomerID,cluster,segment_name,confidence_score`` (and with
+``explain`` one ``distance_<id>`` per segment), written by Arrow's CSV or
+Parquet writer a batch at a time. Both files are written through
+:class:`~runtime.scoring.paths.AtomicFile`: complete, or not at all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
-import os
-import secrets
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from runtime.core.bundle import Segment
-from runtime.core.predictor import CONFIDENCE_STEPS
+from runtime.scoring.arrays import from_numpy, strings
+from runtime.scoring.columns import RejectedRow
 from runtime.scoring.model import Scored
+from runtime.scoring.paths import AtomicFile, OutputError
 
-__all__ = ["AtomicFile", "ScoreFormat", "ScoreOutput", "rejected_path"]
+__all__ = ["Format", "ScoreFormat", "ScoreOutput", "format_of", "rejected_lines", "rejected_path"]
 
+Format = Literal["csv", "parquet"]
 _DISTANCE_PLACES = 6
-_SPECIAL = (",", '"', "\r", "\n")
+_ROW_GROUP = 262_144  # answers written at once: a Parquet row group of a sensible size
+
+
+def format_of(path: Path, asked: str | None = None) -> Format:
+    """The format asked for, else the one ``path``'s extension names (CSV unless Parquet)."""
+    if asked in ("csv", "parquet"):
+        return asked  # type: ignore[return-value]
+    return "parquet" if path.suffix.lower() in (".parquet", ".parq", ".pq") else "csv"
 
 
 def rejected_path(output: Path) -> Path:
-    """Where the rows set aside go: ``OUT.rejected.csv`` beside ``OUT.csv``."""
+    """Where the rows set aside go: ``OUT.rejected.csv`` beside ``OUT.csv`` or ``OUT.parquet``."""
     return output.with_name(f"{output.stem}.rejected.csv")
 
 
-def _quote(text: str) -> str:
-    """``text`` as one CSV field, quoted the way the csv module quotes when it must."""
-    if any(char in text for char in _SPECIAL):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
 class ScoreFormat:
-    """Formats scored chunks as ``CustomerID,cluster,segment_name,confidence_score`` lines.
-
-    With ``explain``, one ``distance_<id>`` column per segment follows, in
-    catalogue order: the distances of the service's explanations (Euclidean, in
-    the model's scaled space), rounded to 6 places.
-    """
+    """The answers' columns, as an Arrow schema, and scored batches as Arrow tables."""
 
     def __init__(self, catalogue: list[Segment], explain: bool = False) -> None:
         self.explain = explain
-        columns = ["CustomerID", "cluster", "segment_name", "confidence_score"]
+        self.ids = np.array([segment.id for segment in catalogue], dtype=np.int64)
+        self.names = strings([segment.name for segment in catalogue])
+        fields = [pa.field("CustomerID", pa.string()), pa.field("cluster", pa.int64()),
+                  pa.field("segment_name", pa.string()), pa.field("confidence_score", pa.float64())]
         if explain:
-            columns += [f"distance_{segment.id}" for segment in catalogue]
-        self.header = (",".join(columns) + "\n").encode()
-        self._end = "" if explain else "\n"
-        self._heads = [f",{segment.id},{_quote(segment.name)}," for segment in catalogue]
-        scores = [repr(k / CONFIDENCE_STEPS) for k in range(CONFIDENCE_STEPS + 1)]
-        self._values = np.arange(CONFIDENCE_STEPS + 1) / CONFIDENCE_STEPS
-        # Every (segment, score) ending precomputed: a line is its id and one of these.
-        self._tails = np.array(
-            [head + score + self._end for head in self._heads for score in scores], dtype=object)
+            fields += [pa.field(f"distance_{segment.id}", pa.float64()) for segment in catalogue]
+        self.schema = pa.schema(fields)
 
-    def _tail_strings(self, scored: Scored) -> list[str]:
-        confidence = scored.confidence
-        steps = np.clip(np.rint(confidence * CONFIDENCE_STEPS), 0, CONFIDENCE_STEPS).astype(np.intp)
-        tails: list[str] = self._tails[scored.segments * (CONFIDENCE_STEPS + 1) + steps].tolist()
-        odd = np.flatnonzero((self._values[steps] != confidence) | np.signbit(confidence))
-        for row in odd.tolist():  # not a multiple of 1e-4 as np.round leaves it: spell it out
-            head = self._heads[int(scored.segments[row])]
-            tails[row] = head + repr(float(confidence[row])) + self._end
-        return tails
-
-    def lines(self, scored: Scored) -> bytes:
-        """The CSV lines of ``scored``, in order."""
-        ids: list[str] = scored.ids.tolist()
-        if any(char in "".join(ids) for char in _SPECIAL):
-            ids = [_quote(customer) for customer in ids]
-        columns = [ids, self._tail_strings(scored)]
-        if self.explain and scored.distances is not None and ids:
-            for distances in np.round(scored.distances, _DISTANCE_PLACES).T.tolist():
-                columns += [[","] * len(ids), list(map(repr, distances))]
-            columns.append(["\n"] * len(ids))
-        # One join over all the pieces, laid out line after line by strided assignment.
-        parts: list[str] = [""] * (len(columns) * len(ids))
-        for offset, column in enumerate(columns):
-            parts[offset::len(columns)] = column
-        return "".join(parts).encode()
+    def table(self, scored: Scored) -> pa.Table:
+        """The answers of ``scored`` in file order."""
+        segments = from_numpy(scored.segments.astype(np.int64))
+        columns = [scored.ids.cast(pa.string()), from_numpy(self.ids[scored.segments]),
+                   self.names.take(segments), from_numpy(scored.confidence.astype(np.float64))]
+        if self.explain:
+            distances = (np.round(scored.distances, _DISTANCE_PLACES) if scored.distances is not None
+                         else np.zeros((len(scored), len(self.ids))))
+            columns += [from_numpy(column) for column in distances.T]
+        return pa.Table.from_arrays(columns, schema=self.schema)
 
 
-class AtomicFile:
-    """A file written under a temporary name beside ``target``, renamed into place by ``commit``."""
-
-    def __init__(self, target: Path) -> None:
-        self.target = target
-        self.temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-        # os.open with 0o666 lets the umask decide, as for any new file (mkstemp would force 0600).
-        descriptor = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        self.file = os.fdopen(descriptor, "wb", buffering=1 << 20)
-
-    def write(self, data: bytes) -> None:
-        self.file.write(data)
-
-    def commit(self) -> None:
-        self.file.close()
-        os.replace(self.temp, self.target)
-
-    def discard(self) -> None:
-        self.file.close()
-        self.temp.unlink(missing_ok=True)
+def rejected_lines(rows: list[RejectedRow], prefix: str = "") -> bytes:
+    """``rows`` as CSV lines of ``line,CustomerID,reason``, each after ``prefix``."""
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows(
+        (row.line, row.customer_id, row.reason) for row in rows)
+    if not prefix:
+        return text.getvalue().encode()
+    return "".join(prefix + line for line in text.getvalue().splitlines(keepends=True)).encode()
 
 
 class ScoreOutput:
-    """The output CSV and its side file of rejected rows, complete or not at all.
+    """The answers file and its side file of rejected rows, complete or not at all.
 
     Use as a context manager: leaving it normally renames both into place,
     leaving it by an exception (an interruption included) removes both.
     """
 
-    def __init__(self, path: Path, format: ScoreFormat) -> None:
+    def __init__(self, path: Path, format: ScoreFormat, kind: Format = "csv",
+                 numbered: str = "line", *, rejected: Path | None = None, prefix: str = "") -> None:
         self.path = path
-        self.rejected_path = rejected_path(path)
+        self.rejected_path = rejected or rejected_path(path)
         self.format = format
+        self.kind = kind
+        self.numbered = numbered  # the header of the side file's columns before CustomerID
+        self.prefix = prefix  # written before each rejected row, under ``numbered``
         self._files: list[AtomicFile] = []
+        self._pending: list[pa.Table] = []
 
     def __enter__(self) -> ScoreOutput:
         try:
             self._answers = self._open(self.path)
             self._rejected = self._open(self.rejected_path)
+            self._writer: pacsv.CSVWriter | pq.ParquetWriter = (
+                pq.ParquetWriter(self._answers.file, self.format.schema,
+                                 use_dictionary=["segment_name"])  # ids are all distinct
+                if self.kind == "parquet" else
+                pacsv.CSVWriter(self._answers.file, self.format.schema,
+                                write_options=pacsv.WriteOptions(quoting_style="needed")))
         except BaseException:
             self._discard()
             raise
-        self._answers.write(self.format.header)
-        self._rejected.write(b"line,CustomerID,reason\n")
+        self._rejected.file.write(f"{self.numbered},CustomerID,reason\n".encode())
         return self
 
     def _open(self, target: Path) -> AtomicFile:
@@ -140,15 +120,31 @@ class ScoreOutput:
         return file
 
     def write(self, scored: Scored) -> None:
-        """Append one chunk's answers and rejected rows."""
-        self._answers.write(self.format.lines(scored))
-        if scored.rejected:
-            text = io.StringIO()
-            writer = csv.writer(text, lineterminator="\n")
-            writer.writerows((row.line, row.customer_id, row.reason) for row in scored.rejected)
-            self._rejected.write(text.getvalue().encode())
+        """Append one batch's answers and rejected rows."""
+        try:
+            if len(scored):
+                self._pending.append(self.format.table(scored))
+                if sum(table.num_rows for table in self._pending) >= _ROW_GROUP:
+                    self._flush()
+        except OSError as exc:
+            raise OutputError(f"{self.path}: {exc.strerror or exc}") from exc
+        try:
+            if scored.rejected:
+                self._rejected.file.write(rejected_lines(scored.rejected, self.prefix))
+        except OSError as exc:
+            raise OutputError(f"{self._rejected.target}: {exc.strerror or exc}") from exc
+
+    def _flush(self) -> None:
+        """Write the answers held back, as one Parquet row group (or one CSV block)."""
+        if self._pending:
+            self._writer.write_table(pa.concat_tables(self._pending))
+            self._pending.clear()
 
     def _discard(self) -> None:
+        writer = getattr(self, "_writer", None)
+        if writer is not None:
+            with contextlib.suppress(Exception):  # its file goes anyway; a full disk fails again
+                writer.close()
         for file in self._files:
             file.discard()
 
@@ -158,6 +154,13 @@ class ScoreOutput:
             self._discard()
             return
         try:
+            try:
+                self._flush()
+                self._writer.close()
+            except OSError as exc:
+                raise OutputError(f"{self.path}: {exc.strerror or exc}") from exc
+            for file in self._files:  # both whole on disk before either is renamed
+                file.finish()
             self._rejected.commit()  # the side file first: the answers' presence means both are whole
             self._answers.commit()
         except BaseException:

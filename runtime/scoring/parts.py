@@ -1,96 +1,129 @@
-"""An export cut into parts that can be read apart: byte ranges of whole lines.
+"""A CSV export cut into parts of whole lines, each read where it is scored (any fsspec URL).
 
-Each part knows how many lines come before it, so the line numbers of its
-rows (and of the rows it rejects) are the file's. Parts are cut after a line
-end, and every line is one record, so parts read apart read as the whole file.
+The client plans parts from the file's size alone: part ``i`` owns the lines
+that start in its byte range. A worker opens the file, streams its part
+through the local engine's Arrow reader (lines over the limit stay rejected
+rows, never memory) and hands the rows on as a pandas frame: the columns as
+text, each row's line within the part, and the reason of each row set aside.
 """
 
 from __future__ import annotations
 
-import itertools
-import os
+import io
 from dataclasses import dataclass
+from typing import Any, BinaryIO
 
-from runtime.scoring.chunks import concat, empty_chunk
-from runtime.scoring.export import ExportChunk
-from runtime.scoring.reader import open_export, read_header, read_records
-from runtime.scoring.source import Source
+import fsspec
+import numpy as np
+import pandas as pd
+import pyarrow as pa
 
-__all__ = ["Layout", "Part", "plan_parts", "read_part"]
+from runtime.scoring.columns import COLUMNS, RejectedRow
+from runtime.scoring.lines import read_header
+from runtime.scoring.reader import RawBatch, csv_batches
 
-_PROBE = 1 << 16
+__all__ = ["LINE", "REASON", "Part", "PartStream", "plan_parts", "raw_batch", "read_part"]
+
+LINE = "__line"  # a row's line within its part
+REASON = "__reason"  # why the reader set a row aside; null for rows it kept
+_SEEK_READ = 1 << 16
 
 
 @dataclass(frozen=True)
 class Part:
-    """Bytes ``start`` to ``stop`` of the file, after ``first_line`` lines."""
+    """Bytes ``offset`` to ``offset + length`` of ``url``: the lines that start there."""
 
-    start: int
-    stop: int
-    first_line: int
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where an export's rows are: its header's columns and its parts."""
-
-    path: str
-    index: dict[str, int]
-    parts: list[Part]
+    url: str
+    number: int
+    offset: int
+    length: int
 
 
-def _cut_after(path: str, offset: int, size: int) -> int:
-    """The offset just after the first line end at or after ``offset`` (``size`` if none)."""
-    with open(path, "rb") as file:
-        file.seek(offset)
-        while offset < size:
-            data = file.read(_PROBE)
+def plan_parts(url: str, part_bytes: int) -> list[Part]:
+    """The parts of the file at ``url``, from its size (nothing of it is read)."""
+    fs, path = fsspec.core.url_to_fs(url)
+    size = int(fs.size(path))
+    offsets = range(0, max(size, 1), part_bytes)
+    return [Part(url, number, offset, part_bytes) for number, offset in enumerate(offsets)]
+
+
+class PartStream(io.RawIOBase):
+    """The bytes of the lines that start within a part, streamed from an open file."""
+
+    def __init__(self, file: BinaryIO, offset: int, length: int) -> None:
+        super().__init__()
+        self._file = file
+        self._end = offset + length
+        self._done = False
+        position = 0
+        if offset:  # the part starts after the line running through its first byte
+            file.seek(offset - 1)
+            position = offset - 1
+            while (data := file.read(_SEEK_READ)) and (found := data.find(b"\n")) < 0:
+                position += len(data)
             if not data:
-                break
-            found = data.find(b"\n")
-            if found >= 0:
-                return offset + found + 1
-            offset += len(data)
-    return size
+                self._done = True
+            else:
+                position += found + 1
+                file.seek(position)
+        self._position = position
+        self._done = self._done or position >= self._end
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self._done:
+            return 0
+        data = self._file.read(len(buffer))
+        if not data:
+            self._done = True
+            return 0
+        if self._position + len(data) >= self._end:  # the part's last line ends in here, or later
+            end = data.find(b"\n", max(self._end - 1 - self._position, 0))
+            if end >= 0:
+                data = data[:end + 1]
+                self._done = True
+        self._position += len(data)
+        buffer[:len(data)] = data
+        return len(data)
 
 
-def _count_lines(path: str, start: int, stop: int) -> int:
-    """Lines between two cuts, ending as :class:`Source` ends them."""
-    source_path, file = open_export(path)
-    with file:
-        source = Source(source_path, file, start=start, stop=stop)
-        count = 0
-        while data := source.block():
-            count += data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
-            if data[-1:] not in (b"\n", b"\r"):
-                count += 1  # the file's last line, without a line end
-        return count
+def read_part(part: Part, limit: int) -> pd.DataFrame:
+    """The rows of ``part``: text columns, line numbers within the part, and reasons."""
+    with fsspec.open(part.url, "rb") as file:
+        header = None
+        if part.offset:
+            header = read_header(file, limit)
+        stream: Any = PartStream(file, part.offset, part.length)  # a binary file, as read
+        frames = []
+        for batch in csv_batches(f"{part.url} (part {part.number})", stream, limit, header):
+            kept = {name: batch.columns[name] for name in COLUMNS}
+            rows = pa.table({**kept, LINE: pa.array(batch.numbers, pa.int64()),
+                             REASON: pa.nulls(len(batch.numbers), pa.string())})
+            frames.append(rows.to_pandas())
+            if batch.rejected:
+                frames.append(pd.DataFrame({
+                    "CustomerID": [row.customer_id for row in batch.rejected],
+                    LINE: [row.line for row in batch.rejected],
+                    REASON: [row.reason for row in batch.rejected]}))
+    if not frames:
+        return pd.DataFrame({**{name: pd.Series([], dtype=object) for name in COLUMNS},
+                             LINE: pd.Series([], dtype="int64"), REASON: pd.Series([], dtype=object)})
+    return pd.concat(frames, ignore_index=True).sort_values(LINE, kind="stable")
 
 
-def plan_parts(path: str | os.PathLike[str], part_bytes: int) -> Layout:
-    """Read the header and cut the rest into parts of about ``part_bytes``."""
-    source_path, file = open_export(path)
-    with file:
-        size = os.fstat(file.fileno()).st_size
-        source = Source(source_path, file)
-        index = read_header(source)
-        start, line = source.offset, source.line
-    name = str(source_path)
-    cuts = [start]
-    while cuts[-1] < size:
-        cuts.append(_cut_after(name, max(cuts[-1] + part_bytes - 1, cuts[-1]), size))
-    parts: list[Part] = []
-    for begin, end in itertools.pairwise(cuts):
-        parts.append(Part(begin, end, line))
-        line += _count_lines(name, begin, end)
-    return Layout(name, index, parts)
-
-
-def read_part(layout: Layout, part: Part) -> ExportChunk:
-    """The rows of one part, kept and rejected, as one chunk."""
-    source_path, file = open_export(layout.path)
-    with file:
-        source = Source(source_path, file, start=part.start, stop=part.stop,
-                        first_line=part.first_line)
-        chunks = [chunk for chunk in read_records(source, layout.index) if chunk.rows_read]
-    return concat(chunks) if chunks else empty_chunk()
+def raw_batch(frame: pd.DataFrame) -> RawBatch:
+    """A partition as the reader's batch: rows with a reason become its rejected rows."""
+    if LINE not in frame.columns:  # Parquet: rows numbered within the partition
+        numbers = np.arange(1, len(frame) + 1, dtype=np.int64)
+        columns = {name: pa.array(frame[name], from_pandas=True) for name in COLUMNS}
+        return RawBatch(columns, numbers, trim=False)
+    reasons = frame[REASON]
+    set_aside = reasons.notna().to_numpy()
+    kept = frame[~set_aside]
+    rejected = [RejectedRow(int(line), str(customer), str(reason)) for line, customer, reason
+                in zip(frame[LINE][set_aside], frame["CustomerID"][set_aside],
+                       reasons[set_aside], strict=True)]
+    columns = {name: pa.array(kept[name], type=pa.string(), from_pandas=True) for name in COLUMNS}
+    return RawBatch(columns, kept[LINE].to_numpy(dtype=np.int64), rejected)

@@ -23,7 +23,10 @@ def training_like(data: Path, rng: np.random.Generator, n: int) -> list[dict[str
     rows = rng.integers(0, len(export), size=n)
     customers = []
     for row in rows.tolist():
-        customer = {name: export.columns[name][row].item() for name in COLUMNS}
+        values = {name: export.columns[name][row] for name in COLUMNS}
+        # Numbers come as NumPy scalars, text as Python strings.
+        customer = {name: value.item() if isinstance(value, np.generic) else value
+                    for name, value in values.items()}
         customer["Age"] = int(customer["Age"])
         customer["MonthlyPurchases"] = int(customer["MonthlyPurchases"])
         customers.append(customer)

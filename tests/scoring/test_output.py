@@ -1,38 +1,53 @@
-"""Answer lines as the csv module would read them back, and the progress line's pace."""
+"""Answers as the csv module and Parquet read them back, and the progress line's pace."""
 
 from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from runtime.core.bundle import load_bundle
 from runtime.scoring.model import Scored
-from runtime.scoring.output import ScoreFormat
+from runtime.scoring.output import ScoreFormat, ScoreOutput
 from runtime.scoring.progress import Progress
 from tests.conftest import DEFAULT_BUNDLE
 
 
-def test_lines_quote_what_needs_quoting_and_spell_scores_as_the_api(
-        rng: np.random.Generator) -> None:
+def test_answers_are_written_as_csv_the_csv_module_reads_back(
+        rng: np.random.Generator, tmp_path: Path) -> None:
     catalogue = load_bundle(DEFAULT_BUNDLE).manifest.segments
-    ids = ["C1", 'say "hi"', "a,b", "x\ny", "plain"]
+    ids = ["C1", 'say "hi"', "a,b", "x\ny", "nul\0id", "plain"]
     confidence = np.round(rng.random(len(ids)), 4)
-    confidence[-1] = 0.123456789  # not rounded: spelled out in full
-    scored = Scored(np.array(ids), np.array([0, 1, 2, 1, 0]), confidence)
-    text = ScoreFormat(catalogue).lines(scored).decode()
-    rows = list(csv.reader(io.StringIO(text)))
-    assert [r[0] for r in rows] == ids
-    assert [r[2] for r in rows] == [catalogue[s].name for s in (0, 1, 2, 1, 0)]
-    assert [r[3] for r in rows] == [repr(float(c)) for c in confidence]
+    confidence[-1] = 0.123456789  # not rounded: written in full
+    scored = Scored(pa.array(ids), np.array([0, 1, 2, 1, 0, 2]), confidence)
+    out = tmp_path / "out.csv"
+    with ScoreOutput(out, ScoreFormat(catalogue)) as output:
+        output.write(scored)
+    with open(out, newline="", encoding="utf-8") as file:
+        rows = list(csv.reader(file))
+    assert rows[0] == ["CustomerID", "cluster", "segment_name", "confidence_score"]
+    assert [r[0] for r in rows[1:]] == ids
+    assert [r[2] for r in rows[1:]] == [catalogue[s].name for s in (0, 1, 2, 1, 0, 2)]
+    assert [float(r[3]) for r in rows[1:]] == confidence.tolist()
 
 
-def test_explained_lines_carry_one_distance_per_segment() -> None:
+def test_parquet_answers_carry_the_same_values_typed(tmp_path: Path) -> None:
     catalogue = load_bundle(DEFAULT_BUNDLE).manifest.segments
-    scored = Scored(np.array(["C1"]), np.array([2]), np.array([0.5]), np.array([[3.0, 2.5, 1.25]]))
-    text = ScoreFormat(catalogue, explain=True).lines(scored).decode()
-    assert text == "C1,2,Value-Seeking Regular,0.5,3.0,2.5,1.25\n"
+    scored = Scored(pa.array(["C1", "C2"]), np.array([2, 0]), np.array([0.5, 0.25]),
+                    np.array([[3.0, 2.5, 1.25], [1.0, 2.0, 3.0]]))
+    out = tmp_path / "out.parquet"
+    with ScoreOutput(out, ScoreFormat(catalogue, explain=True), "parquet") as output:
+        output.write(scored)
+    table = pq.read_table(out).to_pylist()
+    assert table[0] == {"CustomerID": "C1", "cluster": catalogue[2].id,
+                        "segment_name": catalogue[2].name, "confidence_score": 0.5,
+                        **{f"distance_{s.id}": d for s, d in zip(catalogue, [3.0, 2.5, 1.25],
+                                                                 strict=True)}}
+    assert (tmp_path / "out.rejected.csv").read_text() == "line,CustomerID,reason\n"
 
 
 class _Terminal(io.StringIO):

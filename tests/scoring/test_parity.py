@@ -32,7 +32,8 @@ def _customers(path: Path) -> list[dict[str, Any]]:
     for i in range(len(chunk)):
         customer: dict[str, Any] = {}
         for name in COLUMNS:
-            value = chunk.columns[name][i].item()
+            value = chunk.columns[name][i]
+            value = value.item() if hasattr(value, "item") else value
             if name in NUMERIC_COLUMNS:
                 value = int(value) if name in WHOLE and float(value).is_integer() else value
             customer[name] = value
@@ -87,8 +88,8 @@ def test_generated_customers_answer_and_are_refused_as_by_the_api(
     assert 550 < len(expected) < len(customers)
     bulk = _bulk(export.path, tmp_path, capsys)
     assert bulk == expected
-    assert {"X-GENDER", "X-CITY", "X-FLOAT"} <= set(bulk)
-    assert not {"X-UNKNOWN", "X-AGE", "X-NEG", "L" * 65} & set(bulk)
+    assert {"X-GENDER", "X-CITY"} <= set(bulk)
+    assert not {"X-UNKNOWN", "X-AGE", "X-NEG", "X-FLOAT", "L" * 65} & set(bulk)
 
 
 def test_batches_answer_as_single_predictions(

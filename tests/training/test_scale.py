@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from threadpoolctl import threadpool_limits
 
 from bench.synthetic import write_synthetic_export
@@ -69,3 +70,19 @@ def test_a_large_fit_is_the_same_whatever_the_thread_count(
     for other in fitted[1:]:
         assert np.array_equal(other.centroids, fitted[0].centroids)
         assert np.array_equal(other.segments, fitted[0].segments)
+
+
+@pytest.mark.slow
+def test_the_dask_scale_benchmark_trains_and_reports_each_workers_peak(
+    customer_data: Path, tmp_path: Path, rng: np.random.Generator
+) -> None:
+    pytest.importorskip("dask_ml", reason="dask-ml is not installed (requirements-scale.txt)")
+    from bench.dask_scale import format_dask, run_dask
+
+    result = run_dask(customer_data, 20_000, tmp_path, seed=int(rng.integers(2**31)),
+                      limit_bytes=1 << 30)
+    assert result.manifest is not None
+    assert result.manifest.training.cleaning[0].rows_out == result.export.complete
+    assert len(result.peaks) == 2 and all(peak > 0 for peak in result.peaks.values())
+    report = format_dask(result)
+    assert "wall time:" in report and report.count("peak RSS of worker") == 2
