@@ -2,27 +2,22 @@
 
 This module is the single definition of the format. Training writes through
 :func:`write_bundle`; the service reads through :func:`load_bundle`. Nothing is
-pickled: the manifest is JSON decoded into typed structs, and the arrays load
-with ``allow_pickle=False`` after their SHA-256 has been checked.
+pickled: the manifest is JSON decoded into typed structs, and the arrays are read
+as float64 bytes, shape and dtype taken from their ``.npy`` headers, after their
+SHA-256 has been checked.
 
-Errors form one hierarchy, every message naming the file and the field::
-
-    BundleError
-    ├── BundleFormatError      unknown format version, unreadable or invalid manifest
-    ├── BundleChecksumError    the arrays file is not the one the manifest describes
-    ├── BundleMissingError     a file of the bundle is absent or truncated
-    └── BundleShapeError       arrays disagree with the manifest, or hold non-finite numbers
+Reads are bounded (:mod:`runtime.core.bundle_files`) and the manifest is checked
+against the :class:`~runtime.core.customer.Customer` schema, so a bundle that
+loads is one the service can serve. Errors are those of
+:mod:`runtime.core.bundle_errors`, every message naming the file and the field.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import os
 import shutil
-import tempfile
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal
@@ -30,10 +25,29 @@ from typing import Annotated, Literal
 import msgspec
 import numpy as np
 
+from runtime.core.bundle_errors import (
+    BundleChecksumError,
+    BundleError,
+    BundleFormatError,
+    BundleMissingError,
+    BundleShapeError,
+)
+from runtime.core.bundle_files import (
+    MAX_ARRAYS_BYTES,
+    MAX_MANIFEST_BYTES,
+    member_path,
+    read_arrays,
+    read_bounded,
+    resolve_directory,
+)
+from runtime.core.manifest_rules import check_against_customer
+from runtime.core.staging import exit_on_sigterm, output_directory, staging_directory, swap_into_place
+
 __all__ = [
     "ARRAYS_FILE",
     "FORMAT_VERSION",
     "MANIFEST_FILE",
+    "SAFE_NAME",
     "Bundle",
     "BundleChecksumError",
     "BundleError",
@@ -61,26 +75,10 @@ ARRAYS_FILE = "arrays.npz"
 FeatureKind = Literal["numeric", "ordinal", "binary", "one-hot"]
 UnknownRule = Literal["reject", "neutral"]
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
-
-
-class BundleError(Exception):
-    """A bundle cannot be loaded; the message names the file and what is wrong."""
-
-
-class BundleFormatError(BundleError):
-    """Unknown format version, or a manifest that is not valid."""
-
-
-class BundleChecksumError(BundleError):
-    """The arrays file's SHA-256 differs from the manifest's."""
-
-
-class BundleMissingError(BundleError):
-    """A file of the bundle is absent or truncated."""
-
-
-class BundleShapeError(BundleError):
-    """An array's shape disagrees with the manifest, or it holds non-finite numbers."""
+# Model names and versions go into file names, log lines and the X-Model-Version header.
+# \Z, not $: Python's $ would let a trailing newline through.
+SAFE_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z"
+SafeName = Annotated[str, msgspec.Meta(pattern=SAFE_NAME)]
 
 
 class FeatureSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -107,8 +105,8 @@ class FeatureSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class ModelInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    name: NonEmpty
-    version: NonEmpty
+    name: SafeName
+    version: SafeName
     trained_at: str
     command: str
     k: Annotated[int, msgspec.Meta(ge=2)]
@@ -205,18 +203,9 @@ def _expected_shapes(manifest: Manifest) -> dict[str, tuple[int, ...]]:
     }
 
 
-def _check_arrays(source: str, manifest: Manifest, arrays: Mapping[str, np.ndarray]) -> None:
-    for name, shape in _expected_shapes(manifest).items():
-        if name not in arrays:
-            raise BundleShapeError(f"{source}: array {name!r} is missing")
-        found = arrays[name]
-        if found.shape != shape:
-            raise BundleShapeError(
-                f"{source}: array {name!r} has shape {list(found.shape)}, "
-                f"the manifest implies {list(shape)}"
-            )
-        if found.dtype != np.float64:
-            raise BundleShapeError(f"{source}: array {name!r} is {found.dtype}, expected float64")
+def _check_arrays(source: str, arrays: Mapping[str, np.ndarray]) -> None:
+    """Values the shapes cannot show: finite numbers, positive scales, distinct centroids."""
+    for name, found in arrays.items():
         if not np.isfinite(found).all():
             raise BundleShapeError(f"{source}: array {name!r} holds non-finite numbers")
     if (arrays["scale"] <= 0).any():
@@ -253,33 +242,27 @@ def _check_manifest(source: str, manifest: Manifest) -> None:
                 )
     if model_columns(manifest.features) == 0:
         raise BundleFormatError(f"{source}: no feature has a positive weight")
+    check_against_customer(source, manifest)
 
 
-def _read(path: Path, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError as exc:
-        raise BundleMissingError(f"{path}: {what} not found") from exc
-    except OSError as exc:
-        raise BundleMissingError(f"{path}: cannot read {what} ({exc.strerror})") from exc
-
-
-def _read_manifest(path: Path) -> Manifest:
-    source = str(path)
-    raw = _read(path, "manifest")
+def _decode_manifest(source: str, raw: bytes) -> Manifest:
+    """``raw`` as a manifest; whatever the bytes are, a :class:`BundleFormatError` naming ``source``."""
     try:
         version = msgspec.json.decode(raw, type=dict[str, object]).get("format_version")
-    except msgspec.DecodeError as exc:
-        raise BundleFormatError(f"{source}: not a valid JSON manifest ({exc})") from exc
-    if version != FORMAT_VERSION:
-        raise BundleFormatError(
-            f"{source}: format_version {version!r} is not supported "
-            f"(this runtime reads format_version {FORMAT_VERSION})"
-        )
-    try:
+        if version != FORMAT_VERSION:
+            raise BundleFormatError(
+                f"{source}: format_version {version!r} is not supported "
+                f"(this runtime reads format_version {FORMAT_VERSION})"
+            )
         manifest = msgspec.json.decode(raw, type=Manifest)
     except msgspec.ValidationError as exc:
         raise BundleFormatError(f"{source}: invalid manifest: {exc}") from exc
+    except msgspec.DecodeError as exc:
+        raise BundleFormatError(f"{source}: not a valid JSON manifest ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise BundleFormatError(f"{source}: not UTF-8 (byte {exc.start}); not a valid JSON manifest") from exc
+    except RecursionError as exc:  # msgspec's answer to nesting about 1,000 deep
+        raise BundleFormatError(f"{source}: not a valid JSON manifest (nested too deeply)") from exc
     _check_manifest(source, manifest)
     return manifest
 
@@ -291,39 +274,35 @@ def _sha256(data: bytes) -> str:
 def load_bundle(directory: str | os.PathLike[str]) -> Bundle:
     """Read and verify the bundle in ``directory``.
 
-    Raises a :class:`BundleError` subclass naming the file and the field when
-    the bundle is of an unknown version, truncated, tampered with or inconsistent.
+    The directory is resolved once (it may be a ``current`` symlink that a
+    rollout flips) and both files are read from there, within bounds (see
+    :mod:`runtime.core.bundle_files`). Raises a :class:`BundleError` subclass
+    naming the file and the field when the bundle is of an unknown version,
+    truncated, tampered with, inconsistent, or not made of regular files inside it.
     """
-    root = Path(directory)
-    if not root.is_dir():
-        raise BundleMissingError(f"{root}: bundle directory not found")
-    manifest = _read_manifest(root / MANIFEST_FILE)
+    root = resolve_directory(directory)
+    manifest_path = member_path(root, MANIFEST_FILE, "manifest")
+    manifest = _decode_manifest(str(manifest_path),
+                                read_bounded(manifest_path, MAX_MANIFEST_BYTES, "manifest"))
     if manifest.arrays is None:
-        raise BundleFormatError(f"{root / MANIFEST_FILE}: the 'arrays' field is missing")
-    arrays_path = root / manifest.arrays.file
-    data = _read(arrays_path, "arrays file")
+        raise BundleFormatError(f"{manifest_path}: the 'arrays' field is missing")
+    arrays_path = member_path(root, manifest.arrays.file, "arrays file")
+    data = read_bounded(arrays_path, MAX_ARRAYS_BYTES, "arrays file")
     checksum = _sha256(data)
     if checksum != manifest.arrays.sha256:
         raise BundleChecksumError(
             f"{arrays_path}: SHA-256 is {checksum}, the manifest's arrays.sha256 "
             f"is {manifest.arrays.sha256}"
         )
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-        for name, value in arrays.items():
-            if not isinstance(value, np.ndarray):
-                raise BundleShapeError(f"{arrays_path}: member {name!r} is not an array")
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise BundleMissingError(f"{arrays_path}: unreadable or truncated ({exc})") from exc
-    _check_arrays(str(arrays_path), manifest, arrays)
+    expected = _expected_shapes(manifest)
     declared = {name: tuple(shape) for name, shape in manifest.arrays.shapes.items()}
-    found = {name: arrays[name].shape for name in declared if name in arrays}
-    if declared != found:
+    if declared != expected:
         raise BundleShapeError(
-            f"{arrays_path}: arrays.shapes in the manifest is {manifest.arrays.shapes}, "
-            f"the file holds {found}"
+            f"{manifest_path}: arrays.shapes is {manifest.arrays.shapes}, the features and k "
+            f"imply {({name: list(shape) for name, shape in expected.items()})}"
         )
+    arrays = read_arrays(arrays_path, data, expected)
+    _check_arrays(str(arrays_path), arrays)
     return Bundle(
         path=str(root),
         manifest=manifest,
@@ -341,11 +320,21 @@ def _encode_arrays(arrays: Mapping[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
-def _write_synced(path: Path, data: bytes) -> None:
-    with open(path, "wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
+def _write_files(staging: Path, files: Mapping[str, bytes], target: Path) -> None:
+    """Write and sync ``files`` (relative name to content) into ``staging``; an error names
+    the file as it would have been in ``target`` (a full disk, for one)."""
+    for name, content in files.items():
+        path = staging / name
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "wb") as file:
+                file.write(content)
+                file.flush()
+                os.fsync(file.fileno())
+        except OSError as exc:
+            raise OSError(
+                exc.errno, f"{target / name}: cannot write ({exc.strerror}); no bundle was written"
+            ) from exc
 
 
 def write_bundle(
@@ -359,16 +348,18 @@ def write_bundle(
 ) -> Manifest:
     """Write a bundle atomically and return its manifest, checksum filled in.
 
-    The bundle is assembled in a temporary sibling directory, verified by
-    :func:`load_bundle`, then renamed into place: an interrupted write leaves
-    no partial bundle, and an existing one is replaced only once the new one
-    is complete. ``extra_files`` (a report, figures) are written beside it,
-    by relative path. A target that exists but is not a bundle is never replaced.
+    A manifest :func:`load_bundle` would refuse (an unsafe model name or
+    version, a feature the customer schema lacks) is refused before anything
+    is written. The bundle is assembled in a staging folder beside its target
+    (see :mod:`runtime.core.staging`), verified by :func:`load_bundle`, then
+    renamed into place: an interrupted write, SIGTERM included, leaves no
+    partial bundle, and an existing one is replaced only once the new one is
+    complete. ``extra_files`` (a report, figures) are written beside it, by
+    relative path. A target that exists but is not a bundle is never replaced.
     """
-    target = Path(directory)
     for name in extra_files or {}:
         _check_extra_name(name)
-    check_replaceable(target)
+    target = check_replaceable(directory)
     arrays = {"mean": mean, "scale": scale, "centroids": centroids}
     data = _encode_arrays(arrays)
     manifest = msgspec.structs.replace(
@@ -379,37 +370,37 @@ def write_bundle(
             shapes={name: list(np.shape(a)) for name, a in arrays.items()},
         ),
     )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    staging.chmod(0o755)  # mkdtemp's 0700 would hide the bundle from a non-root service
-    try:
-        _write_synced(staging / ARRAYS_FILE, data)
-        _write_synced(staging / MANIFEST_FILE, msgspec.json.format(msgspec.json.encode(manifest)))
-        for name, content in (extra_files or {}).items():
-            path = staging / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _write_synced(path, content)
-        load_bundle(staging)
-        _swap_into_place(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    encoded = msgspec.json.format(msgspec.json.encode(manifest))
+    _decode_manifest(f"{target / MANIFEST_FILE} (not written)", encoded)
+    with exit_on_sigterm(f"writing the bundle {target}"):
+        staging = staging_directory(target)
+        try:
+            _write_files(staging, {ARRAYS_FILE: data, MANIFEST_FILE: encoded, **(extra_files or {})},
+                         target)
+            load_bundle(staging)
+            swap_into_place(staging, target)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
     return manifest
 
 
-def check_replaceable(directory: str | os.PathLike[str]) -> None:
-    """Raise :class:`FileExistsError` unless a bundle may be written to ``directory``.
+def check_replaceable(directory: str | os.PathLike[str]) -> Path:
+    """Where a bundle for ``directory`` goes (symlinks resolved), or :class:`FileExistsError`.
 
-    A bundle replaces nothing, an empty directory, or another bundle; never other files.
+    A bundle replaces nothing, an empty directory, or another bundle; never
+    other files, and never a path that is not a directory (a file, a device,
+    a FIFO, a socket), whatever a symlink on the way says.
     """
-    target = Path(directory)
-    replaceable = not target.exists() or (target / MANIFEST_FILE).is_file() or (
-        target.is_dir() and not any(target.iterdir())
+    target = output_directory(directory)
+    replaceable = not target.exists() or (target / MANIFEST_FILE).is_file() or not any(
+        target.iterdir()
     )
     if not replaceable:
         raise FileExistsError(
-            f"{target}: exists and is not a bundle (no {MANIFEST_FILE}); not replacing it"
+            f"{directory}: exists and is not a bundle (no {MANIFEST_FILE}); not replacing it"
         )
+    return target
 
 
 def _check_extra_name(name: str) -> None:
@@ -425,23 +416,3 @@ def _check_extra_name(name: str) -> None:
             f"extra file {name!r}: must be a relative path inside the bundle, "
             f"other than {MANIFEST_FILE} and {ARRAYS_FILE}"
         )
-
-
-def _swap_into_place(staging: Path, target: Path) -> None:
-    if not target.exists():
-        staging.rename(target)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-    parked = retired / target.name
-    try:
-        target.rename(parked)
-        try:
-            staging.rename(target)
-        except BaseException:
-            parked.rename(target)  # the old bundle goes back in place
-            raise
-    except BaseException:
-        with contextlib.suppress(OSError):
-            retired.rmdir()  # empty, unless the old bundle could not go back: then it stays
-        raise
-    shutil.rmtree(retired, ignore_errors=True)

@@ -14,6 +14,7 @@ from typing import Annotated
 import msgspec
 
 from runtime.core.bundle import BundleFormatError, Segment
+from runtime.core.bundle_files import MAX_MANIFEST_BYTES, read_bounded
 
 __all__ = ["CatalogueOverride", "SegmentOverride", "apply_override", "load_override"]
 
@@ -34,14 +35,23 @@ class CatalogueOverride(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def load_override(path: str | os.PathLike[str]) -> CatalogueOverride:
-    """Read and validate an override file; errors name the file and the field."""
+    """Read and validate an override file; errors name the file and the field.
+
+    The file is read within the manifest's bounds (a regular file of at most
+    ``MAX_MANIFEST_BYTES``), and whatever it holds gives one :class:`BundleError`. Its
+    schema is typed throughout, so nesting is refused at the first level it does not fit.
+    """
     source = Path(path)
+    # resolved first: a mounted ConfigMap's files are symlinks into a hidden folder
+    raw = read_bounded(source.resolve(), MAX_MANIFEST_BYTES, "catalogue override")
     try:
-        return msgspec.json.decode(source.read_bytes(), type=CatalogueOverride)
-    except OSError as exc:
-        raise BundleFormatError(f"{source}: cannot read catalogue override ({exc.strerror})") from exc
+        return msgspec.json.decode(raw, type=CatalogueOverride)
     except msgspec.DecodeError as exc:
         raise BundleFormatError(f"{source}: invalid catalogue override: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise BundleFormatError(
+            f"{source}: invalid catalogue override: not UTF-8 (byte {exc.start})"
+        ) from exc
 
 
 def apply_override(

@@ -14,7 +14,7 @@ from msgspec.structs import astuple
 
 from runtime.core.bundle import Bundle, BundleError, Segment
 from runtime.core.customer import Customer
-from runtime.core.features import Column
+from runtime.core.features import Column, normalize
 from runtime.core.predictor import Predictions, Predictor
 
 __all__ = ["BundleCheckError", "Model"]
@@ -74,7 +74,13 @@ class Model:
         return self.predictor.predict(columns)
 
     def check(self) -> None:
-        """Raise :class:`BundleCheckError` unless each segment's profile predicts as that segment."""
+        """Raise :class:`BundleCheckError` unless the model answers its own catalogue.
+
+        Every category and alias encodes as the category it names (two spellings
+        that normalize alike would not), and each segment's profile predicts as
+        that segment.
+        """
+        self._check_categories()
         path = self.bundle.path
         try:
             profiles = _profile_columns(self.bundle)
@@ -87,6 +93,26 @@ class Model:
                 f"{path}: segment profiles {expected} predict as {found}: "
                 "the catalogue does not match the centroids"
             )
+
+    def _check_categories(self) -> None:
+        encoder = self.predictor.encoder
+        for index, spec in enumerate(self.bundle.manifest.features):
+            if spec.kind == "numeric":
+                continue
+            # as written, and as a client may write them (other case, blanks)
+            named = [*spec.categories, *spec.aliases]
+            spellings = [*named, *map(normalize, named)]
+            expected = [*range(len(spec.categories)),
+                        *(spec.categories.index(target) for target in spec.aliases.values())] * 2
+            found = encoder.codes(spec, spellings).tolist()
+            if found != expected:
+                wrong = next(spelling for spelling, code, want
+                             in zip(spellings, found, expected, strict=True) if code != want)
+                raise BundleCheckError(
+                    f"{self.bundle.path}: features[{index}] ({spec.field}): {wrong!r} does not "
+                    "encode as the category it names (categories or aliases that differ only "
+                    "in case or blanks)"
+                )
 
 
 def _profile_columns(bundle: Bundle) -> np.ndarray:

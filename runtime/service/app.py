@@ -28,6 +28,7 @@ from runtime.service.logs import configure_logging
 from runtime.service.metrics import Metrics, metrics_endpoint
 from runtime.service.middleware import (
     AccessLogMiddleware,
+    BodyDeadlineMiddleware,
     CancellationMiddleware,
     Capacity,
     LimitsMiddleware,
@@ -205,6 +206,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Middleware(SecurityHeadersMiddleware),
         Middleware(LimitsMiddleware, max_body_bytes=settings.body_limit, capacity=capacity),
         Middleware(CancellationMiddleware),
+        Middleware(BodyDeadlineMiddleware, seconds=settings.body_seconds),  # frees its slot in time
     ]
     if settings.cors_origins:
         middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),

@@ -36,6 +36,8 @@ ENVIRONMENT = {
     "cors_origins": ("SEGMENTATION_CORS_ORIGINS", "comma-separated origins allowed by CORS (none)"),
     "drift_window": ("SEGMENTATION_DRIFT_WINDOW", "customers per drift-monitoring window"),
     "grace_seconds": ("SEGMENTATION_GRACE_SECONDS", "seconds in-flight requests get to finish on SIGTERM"),
+    "body_seconds": ("SEGMENTATION_BODY_SECONDS",
+                     "seconds a request body has to arrive in full, once read, before 408"),
     "gc_freeze": ("SEGMENTATION_GC_FREEZE",
                   "false to leave start-up objects in the garbage collector's full collections"),
     "watch_seconds": ("SEGMENTATION_WATCH_SECONDS",
@@ -66,6 +68,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     grace_seconds: Seconds = 20.0
     gc_freeze: bool = True
     watch_seconds: Seconds = 2.0
+    # a body not in full this long after the first read gets 408 (middleware.body_deadline)
+    body_seconds: Annotated[float, Meta(gt=0, le=3600)] = 10.0
 
     @classmethod
     def load(

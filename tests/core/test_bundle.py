@@ -6,18 +6,21 @@ the exception class and that the message names the file and the field.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
+import resource
 import shutil
+import signal
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from runtime.core import bundle as bundle_module
 from runtime.core.bundle import (
     ARRAYS_FILE,
     FORMAT_VERSION,
@@ -32,17 +35,6 @@ from runtime.core.bundle import (
     write_bundle,
 )
 from tests.conftest import DEFAULT_BUNDLE
-
-
-@pytest.fixture
-def copy(tmp_path: Path) -> Path:
-    """A copy of the shipped bundle, free to corrupt."""
-    return Path(shutil.copytree(DEFAULT_BUNDLE, tmp_path / "bundle"))
-
-
-@pytest.fixture
-def shipped() -> Bundle:
-    return load_bundle(DEFAULT_BUNDLE)
 
 
 def edit_manifest(directory: Path, change: Any) -> None:
@@ -157,13 +149,14 @@ def test_a_missing_array_is_refused_naming_it(copy: Path, shipped: Bundle) -> No
     write_arrays(copy, mean=shipped.mean, centroids=shipped.centroids)
     message = refusal(copy, BundleShapeError)
     assert str(copy / ARRAYS_FILE) in message
-    assert "array 'scale' is missing" in message
+    assert "holds members 'mean.npy', 'centroids.npy'" in message
+    assert "expected exactly centroids.npy, mean.npy, scale.npy" in message
 
 
 def test_declared_shapes_that_disagree_with_the_file_are_refused(copy: Path) -> None:
     edit_manifest(copy, lambda m: m["arrays"]["shapes"].update(centroids=[3, 7]))
     message = refusal(copy, BundleShapeError)
-    assert str(copy / ARRAYS_FILE) in message
+    assert str(copy / MANIFEST_FILE) in message
     assert "arrays.shapes" in message
     assert "[3, 7]" in message
 
@@ -199,9 +192,9 @@ def test_an_object_array_is_refused_without_unpickling(copy: Path, shipped: Bund
     data = buffer.getvalue()
     (copy / ARRAYS_FILE).write_bytes(data)
     edit_manifest(copy, lambda m: m["arrays"].update(sha256=hashlib.sha256(data).hexdigest()))
-    message = refusal(copy, BundleMissingError)
+    message = refusal(copy, BundleShapeError)
     assert str(copy / ARRAYS_FILE) in message
-    assert "pickle" in message.lower()
+    assert "'mean' is object, expected float64" in message
 
 
 def test_invalid_json_is_refused(copy: Path) -> None:
@@ -265,43 +258,50 @@ def test_extra_files_are_written_beside_the_bundle(tmp_path: Path, shipped: Bund
 
 
 class Interrupted(OSError):
-    """The failure planted in a write."""
+    """The failure planted in a rename."""
 
 
-def fail_on_write(monkeypatch: pytest.MonkeyPatch, call: int) -> None:
-    """Make the ``call``-th file write of the next bundle raise."""
-    real = bundle_module._write_synced
-    calls = []
-
-    def flaky(path: Path, data: bytes) -> None:
-        calls.append(path)
-        if len(calls) == call:
-            path.write_bytes(data[: len(data) // 2])  # half a file, then the failure
-            raise Interrupted(f"disk full writing {path}")
-        real(path, data)
-
-    monkeypatch.setattr(bundle_module, "_write_synced", flaky)
+# Limits on a file's size at which the arrays (about 1 KB), the manifest (about 10 KB)
+# or the 64 KB report is the first file whose write fails.
+FAILING_AT = {"arrays": (0, ARRAYS_FILE), "manifest": (4_000, MANIFEST_FILE),
+              "extra file": (32_000, "report/report.md")}
+REPORT = {"report/report.md": b"# report" * 8_000}
 
 
-@pytest.mark.parametrize("call", [1, 2, 3], ids=["arrays", "manifest", "extra file"])
+@contextlib.contextmanager
+def file_size_limit(limit: int) -> Iterator[None]:
+    """Writes past ``limit`` bytes fail with EFBIG, as on a full disk (RLIMIT_FSIZE)."""
+    previous = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG rather than the signal
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, previous[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, previous)
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+@pytest.mark.parametrize("failing", FAILING_AT)
 def test_a_write_interrupted_midway_leaves_no_partial_bundle(
-    tmp_path: Path, shipped: Bundle, monkeypatch: pytest.MonkeyPatch, call: int
+    tmp_path: Path, shipped: Bundle, failing: str
 ) -> None:
-    fail_on_write(monkeypatch, call)
-    with pytest.raises(Interrupted):
-        write(tmp_path / "1.0.0", shipped, extra_files={"report/report.md": b"# report"})
+    limit, name = FAILING_AT[failing]
+    with pytest.raises(OSError, match=rf"1\.0\.0/{name}: cannot write \(File too large\)"), \
+            file_size_limit(limit):
+        write(tmp_path / "1.0.0", shipped, extra_files=REPORT)
     assert list(tmp_path.iterdir()) == []  # no bundle, no staging directory
 
 
-@pytest.mark.parametrize("call", [1, 2, 3], ids=["arrays", "manifest", "extra file"])
+@pytest.mark.parametrize("failing", FAILING_AT)
 def test_a_failed_write_leaves_the_existing_bundle_untouched(
-    tmp_path: Path, shipped: Bundle, monkeypatch: pytest.MonkeyPatch, call: int
+    tmp_path: Path, shipped: Bundle, failing: str
 ) -> None:
     target = Path(shutil.copytree(DEFAULT_BUNDLE, tmp_path / "1.0.0"))
     before = snapshot(target)
-    fail_on_write(monkeypatch, call)
-    with pytest.raises(Interrupted):
-        write(target, shipped, extra_files={"report/report.md": b"# new report"})
+    limit, name = FAILING_AT[failing]
+    with pytest.raises(OSError, match=rf"1\.0\.0/{name}: cannot write \(File too large\)"), \
+            file_size_limit(limit):
+        write(target, shipped, extra_files=REPORT)
     assert snapshot(target) == before
     assert [p.name for p in tmp_path.iterdir()] == ["1.0.0"]
     load_bundle(target)
@@ -393,7 +393,7 @@ def test_a_member_that_is_not_an_array_is_refused(copy: Path, shipped: Bundle) -
     edit_manifest(copy, lambda m: m["arrays"].update(sha256=hashlib.sha256(data).hexdigest()))
     message = refusal(copy, BundleShapeError)
     assert str(copy / ARRAYS_FILE) in message
-    assert "'mean' is not an array" in message
+    assert "holds members 'mean', 'scale.npy', 'centroids.npy'" in message
 
 
 def test_repeated_centroids_are_refused(copy: Path, shipped: Bundle) -> None:

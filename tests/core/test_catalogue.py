@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from runtime.core.bundle import BundleFormatError
+from runtime.core.bundle import BundleFormatError, BundleMissingError
 from runtime.service.reload import reload_model
 from runtime.service.served import load_served
 from runtime.service.settings import Settings
@@ -74,7 +74,7 @@ def test_reload_applies_a_new_override_and_refuses_a_bad_one(tmp_path: Path) -> 
 
 
 def test_missing_override_file_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(BundleFormatError, match="cannot read catalogue override"):
+    with pytest.raises(BundleMissingError, match=r"absent\.json: catalogue override not found"):
         load_served(Settings(bundle=DEFAULT_BUNDLE, catalogue=tmp_path / "absent.json"))
 
 

@@ -1,4 +1,5 @@
-"""Trust: no pickle anywhere it could run, arrays loaded without it, the bundle path fixed by config.
+"""Trust: no pickle anywhere it could run, arrays loaded without it, the bundle path fixed by config;
+outputs that are not directories refused by training, bad files refused at start-up in one line.
 
 This file names the patterns it looks for and builds a pickle payload on purpose,
 so the repository scan leaves it out.
@@ -10,16 +11,18 @@ import hashlib
 import io
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from runtime.core.bundle import ARRAYS_FILE, BundleError, load_bundle, write_bundle
 from tests.conftest import DEFAULT_BUNDLE
-from tests.hardening.live import ROOT, LiveServer, customer, metric
+from tests.hardening.live import ROOT, LiveServer, customer, free_port, metric
 from tests.hardening.test_reload import versioned
 
 PICKLE_USE = re.compile(
@@ -115,10 +118,10 @@ def test_load_bundle_refuses_object_arrays_instead_of_unpickling(tmp_path: Path)
     with pytest.raises(BundleError, match=r"arrays\.npz"):
         load_bundle(directory)
     assert not marker.exists()
-    source = (ROOT / "runtime" / "core" / "bundle.py").read_text()
-    loads = [line.strip() for line in source.splitlines() if "np.load(" in line]
-    assert loads, "runtime/core/bundle.py no longer loads arrays with np.load"
-    assert all("allow_pickle=False" in call for call in loads), loads
+    # Arrays are read from their .npy headers as float64 bytes: no np.load to misconfigure.
+    for module in ("bundle.py", "bundle_files.py"):
+        source = (ROOT / "runtime" / "core" / module).read_text()
+        assert "np.load(" not in source, module
 
 
 def test_the_service_refuses_to_start_on_object_arrays(tmp_path: Path) -> None:
@@ -166,3 +169,63 @@ def test_the_serving_image_runs_as_a_non_root_user() -> None:
     user = users[-1].split(":", 1)[0]
     assert user not in ("root", "0")
 
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["fifo", "file", "symlink-to-fifo"])
+def test_training_refuses_an_output_that_is_not_a_directory(tmp_path: Path, kind: str) -> None:
+    real = tmp_path / "real"
+    if kind == "file":
+        real.write_text("keep me")
+    else:
+        os.mkfifo(real)
+    out = real if kind != "symlink-to-fifo" else tmp_path / "link"
+    if kind == "symlink-to-fifo":
+        out.symlink_to(real)
+    before = real.lstat()
+    result = subprocess.run(
+        [sys.executable, "-m", "training", "--data", str(tmp_path / "absent.csv"), "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {out}")
+    assert "not a directory; not replacing it" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert (real.lstat().st_ino, real.lstat().st_mode) == (before.st_ino, before.st_mode)
+
+
+def _not_utf8(path: Path) -> None:
+    path.write_bytes(path.read_bytes().replace(b'"1.0.0"', b'"1.0.\xff"', 1))
+
+
+def _nested(path: Path) -> None:
+    text = path.read_text().rstrip()
+    path.write_text(text[:-1] + ', "x": ' + "[" * 5_000 + "]" * 5_000 + "}")
+
+
+def _catalogue_not_utf8(path: Path) -> None:
+    path.write_bytes(b'{"segments": [{"id": 0, "name": "\xff"}]}')
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("what", "spoil", "reason"), [
+    ("manifest", _not_utf8, "not UTF-8"),
+    ("manifest", _nested, "nested too deeply"),
+    ("catalogue", _catalogue_not_utf8, "not UTF-8"),
+    ("catalogue", os.mkfifo, "catalogue override is a FIFO"),
+], ids=["manifest-not-utf8", "manifest-nested", "catalogue-not-utf8", "catalogue-fifo"])
+def test_the_service_refuses_a_bad_file_at_start_up_in_one_line(
+    tmp_path: Path, what: str, spoil: Any, reason: str
+) -> None:
+    bundle = Path(shutil.copytree(DEFAULT_BUNDLE, tmp_path / "bundle"))
+    path = bundle / "manifest.json" if what == "manifest" else tmp_path / "catalogue.json"
+    spoil(path)
+    environment = {**os.environ, "SEGMENTATION_CATALOGUE": str(path)} if what == "catalogue" else None
+    result = subprocess.run(
+        [sys.executable, "-m", "runtime", "--port", str(free_port()), "--bundle", str(bundle)],
+        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {path}: ")
+    assert reason in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

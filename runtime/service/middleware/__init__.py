@@ -1,7 +1,8 @@
 """Pure ASGI middlewares, one concern each, in the order a request meets them:
-request id, access log, request metrics, security headers, limits, cancellation."""
+request id, access log, request metrics, security headers, limits, cancellation, body deadline."""
 
 from runtime.service.middleware.access_log import AccessLogMiddleware
+from runtime.service.middleware.body_deadline import BodyDeadlineMiddleware
 from runtime.service.middleware.cancellation import CancellationMiddleware
 from runtime.service.middleware.limits import Capacity, LimitsMiddleware
 from runtime.service.middleware.request_id import RequestIdMiddleware
@@ -10,6 +11,7 @@ from runtime.service.middleware.security_headers import SecurityHeadersMiddlewar
 
 __all__ = [
     "AccessLogMiddleware",
+    "BodyDeadlineMiddleware",
     "CancellationMiddleware",
     "Capacity",
     "LimitsMiddleware",
