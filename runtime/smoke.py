@@ -74,11 +74,13 @@ def run(base: str, echo: Callable[[str], None] = print) -> None:
     service = _Service(base, echo)
     health = service.json("GET", "/health")
     _expect(health.get("status") == "healthy", "GET /health: expected status healthy")
+    _expect(health.get("models_loaded") is True, "GET /health: expected models_loaded true")
     _expect(service.json("GET", "/health/ready").get("status") == "healthy", "GET /health/ready: not ready")
     service.json("GET", "/health/live")
     info = service.json("GET", "/")
     _expect(isinstance(info, dict), "GET /: expected an object")
-    names = {segment["id"]: segment["name"] for segment in service.json("GET", "/segments")}
+    names = {segment["id"]: segment["name"]
+             for segment in service.json("GET", "/segments")["segments"].values()}
     _expect(set(names) >= {0, 1, 2}, f"GET /segments: expected segments 0, 1 and 2, got {sorted(names)}")
     document = service.json("GET", "/openapi.json")
     try:

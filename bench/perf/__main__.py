@@ -19,8 +19,9 @@ from bench.perf.settings import PARTS, Settings
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bench/run",
-        description="Benchmark our service against R1 (the seed's design), R2 (bare Starlette) "
-        "and R3 (scikit-learn in process); print the figures and write them to bench/results/.",
+        description="Benchmark our service against R1 (the seed's design), R2 (bare Starlette), "
+        "R3 (scikit-learn in process) and R4 (MLServer on the Open Inference Protocol); print "
+        "the figures and write them to bench/results/.",
         epilog="Files: bench/results/results.json and results.png for a full run; "
         "results-quick.* with --quick; the parts' names added with --only (e.g. "
         "results-quick-predict-cold.json). "

@@ -7,7 +7,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from bench.perf import chart
+from bench.perf import chart, peer_mlserver
 from bench.perf.figures import Figure
 
 __all__ = ["build", "write"]
@@ -199,6 +199,8 @@ def build(data: dict[str, Any]) -> list[Figure]:
                 flags=_wrk_flags("batch", point["wrk"]),
             )
         )
+    if "r4" in parts:
+        figures += peer_mlserver.figures(data)
     return figures
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 __all__ = ["PARTS", "ROOT", "Settings"]
 
 ROOT = Path(__file__).resolve().parents[2]
-PARTS = ("size", "inprocess", "cold", "predict", "memory", "batch", "scaling", "profile")
+PARTS = ("size", "inprocess", "cold", "predict", "memory", "batch", "scaling", "r4", "profile")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.perf import customers, envs, profiling, wrk
+from bench.perf import customers, envs, peer_mlserver, profiling, wrk
 from bench.perf.server import Server, http_call
 from bench.perf.services import Services
 from bench.perf.settings import Settings
@@ -277,6 +277,8 @@ class Suite:
                 self._part("ours", lambda: self._ours_session(body))
             if s.wants("scaling"):
                 self._part("workers_2", lambda: self._workers(body, 2))
+            if s.wants("r4"):
+                self._part("r4", lambda: peer_mlserver.measure(s, self.services, self.logs))
         self.data["notes"] = self.services.notes
         self.data["meta"] = self._meta(time.perf_counter() - began)
         return self.data

@@ -74,9 +74,12 @@ def run(
     threads: int = 1,
     limit: int | None = None,
     timeout: float = 10.0,
+    headers: dict[str, str] | None = None,
 ) -> WrkResult:
     """POST ``body`` to ``url`` for ``duration`` seconds (or until ``limit`` responses)."""
     env = {**os.environ, "BENCH_BODY": str(body)}
+    if headers:
+        env["BENCH_HEADERS"] = "\n".join(f"{name}: {value}" for name, value in headers.items())
     if limit is not None:
         env["BENCH_LIMIT"] = str(limit)
     command = [

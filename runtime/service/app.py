@@ -40,16 +40,27 @@ from runtime.service.middleware import (
 from runtime.service.openapi import openapi_document
 from runtime.service.predict import large_request_slots, predict_routes, serving
 from runtime.service.reload import reload_model, serve_model
-from runtime.service.schemas import Health, ServiceInfo
+from runtime.service.schemas import API_VERSION, Health, SegmentCatalogue, ServiceInfo
 from runtime.service.served import JSON, ServedModel, load_served
 from runtime.service.settings import Settings
 from runtime.service.supervision import follow_supervisor
+from runtime.service.v2 import v2_routes
 from runtime.service.watch import watch_bundle
 
 __all__ = ["create_app"]
 
 logger = logging.getLogger("runtime.service.app")
 _encoder = msgspec.json.Encoder()
+# ``GET /``'s message and endpoints: the replaced service's, which its clients read.
+_API_NAME = "Customer Segmentation API"
+_ENDPOINTS = {
+    "POST /predict": "Predict the segment of one customer",
+    "GET /segments": "The segments, their descriptions and offers",
+    "GET /health": "Health check",
+    "POST /predict/batch": "Predict the segments of a batch of customers",
+    "GET /docs": "Interactive API documentation",
+    "POST /v2/models/customer-segmentation/infer": "Open Inference Protocol (KServe V2) inference",
+}
 
 
 def _json(value: Any, status: int = 200) -> Response:
@@ -59,8 +70,9 @@ def _json(value: Any, status: int = 200) -> Response:
 def _health(request: Request) -> Health:
     served: ServedModel | None = request.app.state.served
     if served is None:
-        return Health(status="loading", model_loaded=False)
-    return Health(status="healthy", model_loaded=True, model_version=served.version)
+        return Health(status="loading", models_loaded=False, model_loaded=False)
+    return Health(status="healthy", models_loaded=True, model_loaded=True,
+                  model_version=served.version)
 
 
 async def health(request: Request) -> Response:
@@ -69,7 +81,8 @@ async def health(request: Request) -> Response:
 
 async def live(request: Request) -> Response:
     served: ServedModel | None = request.app.state.served
-    return _json(Health(status="alive", model_loaded=served is not None,
+    return _json(Health(status="alive", models_loaded=served is not None,
+                        model_loaded=served is not None,
                         model_version=served.version if served else None))
 
 
@@ -77,18 +90,27 @@ async def ready(request: Request) -> Response:
     """200 while the service can take a request: a model is loaded and a slot is free."""
     state = _health(request)
     if state.model_loaded and request.app.state.capacity.saturated:
-        state = Health(status="overloaded", model_loaded=True, model_version=state.model_version)
+        state = Health(status="overloaded", models_loaded=True, model_loaded=True,
+                       model_version=state.model_version)
     return _json(state, 200 if state.status == "healthy" else 503)
 
 
 async def segments(request: Request) -> Response:
-    return _json([segment_info(segment) for segment in serving(request).answers.segments])
+    served = serving(request)
+    return _json(SegmentCatalogue(
+        total_clusters=len(served.answers.segments),
+        segments={str(segment.id): segment_info(segment) for segment in served.answers.segments},
+        model_version=served.version,
+    ))
 
 
 async def info(request: Request) -> Response:
     served = serving(request)
     manifest = served.bundle.manifest
     return _json(ServiceInfo(
+        message=_API_NAME,
+        version=API_VERSION,
+        endpoints=_ENDPOINTS,
         service="customer-segmentation",
         model_name=manifest.model.name,
         model_version=served.version,
@@ -174,6 +196,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", metrics_endpoint),
         Route("/drift", drift),
         *docs_routes("Customer segmentation"),
+        *v2_routes(),
     ]
     configure_logging(settings.log_level, settings.access_log)
     metrics = Metrics()

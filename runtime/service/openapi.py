@@ -12,7 +12,7 @@ from runtime.service.schemas import (
     ErrorBody,
     Health,
     Prediction,
-    SegmentInfo,
+    SegmentCatalogue,
     ServiceInfo,
 )
 
@@ -51,7 +51,7 @@ def _get(summary: str, schema: object, tag: str, **extra: Any) -> dict[str, Any]
 def openapi_document(version: str, max_batch: int, example_answer: object) -> dict[str, Any]:
     """The document for a service serving model ``version``."""
     _, components = msgspec.json.schema_components(
-        [Customer, Prediction, BatchPrediction, SegmentInfo, ErrorBody, Health, ServiceInfo],
+        [Customer, Prediction, BatchPrediction, SegmentCatalogue, ErrorBody, Health, ServiceInfo],
         ref_template=_REF,
     )
     batch_schema = {"type": "array", "items": _ref(Customer), "minItems": 1, "maxItems": max_batch}
@@ -67,7 +67,7 @@ def openapi_document(version: str, max_batch: int, example_answer: object) -> di
         "/health/live": _get("Liveness: the process answers", _ref(Health), "health"),
         "/health/ready": _get("Readiness: a bundle is loaded and the service is not draining",
                               _ref(Health), "health", **not_ready),
-        "/segments": _get("The segment catalogue", {"type": "array", "items": _ref(SegmentInfo)},
+        "/segments": _get("The segment catalogue, keyed by segment id", _ref(SegmentCatalogue),
                           "segments"),
         "/predict": {"post": {
             "summary": "Segment and offers for one customer",

@@ -8,15 +8,20 @@ import msgspec
 from msgspec import Meta
 
 __all__ = [
+    "API_VERSION",
     "BatchPrediction",
     "ErrorBody",
     "Explanation",
     "Health",
     "Prediction",
+    "SegmentCatalogue",
     "SegmentDistance",
     "SegmentInfo",
     "ServiceInfo",
 ]
+
+# The API's version, as the replaced service's clients read it from ``GET /``.
+API_VERSION = "1.0.0"
 
 
 class SegmentDistance(msgspec.Struct):
@@ -78,13 +83,31 @@ class SegmentInfo(msgspec.Struct):
     size: Annotated[int, Meta(description="Training customers in the segment.")]
 
 
+class SegmentCatalogue(msgspec.Struct):
+    """The catalogue in the replaced service's shape: segments keyed by their id, as text."""
+
+    total_clusters: int
+    segments: Annotated[
+        dict[str, SegmentInfo], Meta(description="Each segment under its id (a JSON key: text).")
+    ]
+    model_version: str
+
+
 class Health(msgspec.Struct):
+    """The replaced service's keys (``status``, ``models_loaded``) and this service's."""
+
     status: str
+    models_loaded: bool
     model_loaded: bool
     model_version: str | None = None
 
 
 class ServiceInfo(msgspec.Struct):
+    """The replaced service's keys (``message``, ``version``, ``endpoints``), then the model's."""
+
+    message: str
+    version: Annotated[str, Meta(description="The API's version, as the replaced service had it.")]
+    endpoints: Annotated[dict[str, str], Meta(description="Each endpoint and what it does.")]
     service: str
     model_name: str
     model_version: str

@@ -34,7 +34,7 @@ def test_override_replaces_texts_and_keeps_the_model(tmp_path: Path) -> None:
     assert answer["segment_description"] == "Steady mid-tier buyers"
     assert answer["recommended_offers"] == ["Weekend bundle", "Refer a friend"]
     assert answer["characteristics"][0].startswith("Mid-range annual income")
-    assert [s["name"] for s in segments] == [
+    assert [s["name"] for s in segments["segments"].values()] == [
         "Price-Sensitive Occasional", "High-Value Loyal", "Everyday Value Shopper"]
 
 

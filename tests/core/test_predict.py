@@ -115,10 +115,13 @@ def test_explanation_only_when_asked(client: TestClient) -> None:
 
 
 def test_segments_catalogue(client: TestClient) -> None:
-    segments = client.get("/segments").json()
-    assert [(s["id"], s["name"]) for s in segments] == [
-        (0, "Price-Sensitive Occasional"), (1, "High-Value Loyal"), (2, "Value-Seeking Regular")]
-    for segment in segments:
+    catalogue = client.get("/segments").json()
+    assert catalogue["total_clusters"] == 3
+    segments = catalogue["segments"]
+    assert [(key, s["id"], s["name"]) for key, s in segments.items()] == [
+        ("0", 0, "Price-Sensitive Occasional"), ("1", 1, "High-Value Loyal"),
+        ("2", 2, "Value-Seeking Regular")]
+    for segment in segments.values():
         assert set(segment) == {"id", "name", "description", "characteristics", "offers", "size"}
         assert segment["offers"] and segment["characteristics"] and segment["size"] > 0
 
@@ -128,6 +131,7 @@ def test_service_information_and_health(client: TestClient) -> None:
     assert info["model_version"] == "1.0.0"
     assert "CustomerID" not in info["features"]
     health = client.get("/health").json()
-    assert health == {"status": "healthy", "model_loaded": True, "model_version": "1.0.0"}
+    assert health == {"status": "healthy", "models_loaded": True, "model_loaded": True,
+                      "model_version": "1.0.0"}
     assert client.get("/health/live").status_code == 200
     assert client.get("/health/ready").status_code == 200

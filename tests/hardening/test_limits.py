@@ -91,7 +91,8 @@ def test_overload_answers_503_with_retry_after(serve: Serve) -> None:
             # Probes are never refused for load, and readiness tells the truth: no slot is free.
             assert client.get("/health/live").status_code == 200
             assert client.get("/health/ready").json() == {
-                "status": "overloaded", "model_loaded": True, "model_version": "1.0.0"}
+                "status": "overloaded", "models_loaded": True, "model_loaded": True,
+                "model_version": "1.0.0"}
             slow.finish()
             status, _, answer = slow.response()
             assert status == 200

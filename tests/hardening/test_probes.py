@@ -15,13 +15,14 @@ def test_live_is_200(server: LiveServer) -> None:
 def test_ready_is_200_once_loaded(server: LiveServer) -> None:
     answer = server.get("/health/ready")
     assert answer.status_code == 200
-    assert answer.json() == {"status": "healthy", "model_loaded": True, "model_version": "1.0.0"}
+    assert answer.json() == {"status": "healthy", "models_loaded": True, "model_loaded": True,
+                             "model_version": "1.0.0"}
 
 
 def test_health_keeps_the_seed_shape(server: LiveServer) -> None:
     answer = server.get("/health")
     assert answer.status_code == 200
     body = answer.json()
-    assert {"status", "model_loaded"} <= body.keys()
+    assert {"status", "models_loaded", "model_loaded"} <= body.keys()
     assert body["status"] == "healthy"
-    assert body["model_loaded"] is True
+    assert body["models_loaded"] is True and body["model_loaded"] is True
