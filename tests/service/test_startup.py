@@ -33,4 +33,5 @@ def test_startup_line_names_bundle_model_checksum_and_override() -> None:
 def test_liveness_names_the_model_it_says_is_loaded() -> None:
     with make_client() as client:
         body = client.get("/health/live").json()
-    assert body == {"status": "alive", "model_loaded": True, "model_version": "1.0.0"}
+    assert body == {"status": "alive", "model_loaded": True, "models_loaded": True,
+                    "model_version": "1.0.0"}

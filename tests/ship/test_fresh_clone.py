@@ -50,7 +50,8 @@ def test_serve_in_a_fresh_clone_answers_and_says_what_it_serves(clone: Path, tmp
     with running([str(clone / "scripts" / "serve"), "--port", str(port)], port, cwd=clone, log=log,
                  timeout=600) as base:
         live = json.loads(get(f"{base}/health/live")[1])
-    assert live == {"status": "alive", "model_loaded": True, "model_version": "1.0.0"}
+    assert live == {"status": "alive", "model_loaded": True, "models_loaded": True,
+                    "model_version": "1.0.0"}
     serving = [json.loads(line) for line in log.read_text().splitlines()
                if line.startswith("{") and '"message":"serving"' in line]
     assert len(serving) == 1, log.read_text()[-2000:]
