@@ -194,6 +194,14 @@ def test_reloads_under_load_drop_nothing_and_never_mix_models(
     assert set(load.versions) == {"2.0.0-a", "2.0.0-b"}
 
 
+def _exited(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
 def test_sighup_to_the_master_reloads_every_worker(serve: Serve, tmp_path: Path) -> None:
     link = tmp_path / "current"
     point(link, versioned(tmp_path / "a", "3.0.0-a"))
@@ -201,9 +209,16 @@ def test_sighup_to_the_master_reloads_every_worker(serve: Serve, tmp_path: Path)
     before = live.worker_pids()
     point(link, versioned(tmp_path / "b", "3.0.0-b"))
     live.signal(signal.SIGHUP)
-    # uvicorn's supervisor starts a new worker for each, and retires the old one once it is ready.
-    wait_for(lambda: len(after := live.worker_pids()) == 2 and not after & before, timeout=30.0,
-             what="two new workers")
+    # uvicorn's supervisor starts a new worker for each, and retires the old one once it is ready;
+    # a retiring worker closes the connections it had accepted (hence fresh ones, and patience).
+    def replaced() -> bool:
+        try:
+            after = live.worker_pids()
+        except httpx.HTTPError:
+            return False
+        return len(after) == 2 and not after & before and all(_exited(int(pid)) for pid in before)
+
+    wait_for(replaced, timeout=30.0, what="two new workers, the old ones gone")
 
     def versions() -> set[str]:
         found = set()
