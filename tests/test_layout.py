@@ -72,3 +72,16 @@ def test_the_rule_catches_a_wrong_import(tmp_path: Path) -> None:
     module = tmp_path / "bad.py"
     module.write_text("from runtime.service.app import create_app\nimport training.model\n")
     assert {_part(name) for name in _imported_modules(module)} == {"service", "training"}
+
+
+TRAINING_ONLY = {"sklearn", "scipy", "pandas", "matplotlib", "joblib", "dask_ml"}
+
+
+def test_runtime_imports_no_training_only_package() -> None:
+    wrong = {
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in sorted((ROOT / "runtime").rglob("*.py"))
+        for module in _imported_modules(path)
+        if module.split(".")[0] in TRAINING_ONLY
+    }
+    assert not wrong, sorted(wrong)

@@ -29,7 +29,7 @@ import dask.dataframe as dd
 import distributed
 import fsspec
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 from dask.delayed import delayed
 
@@ -51,7 +51,16 @@ _CONNECT_SECONDS = 10
 # documentation advises), one BLAS thread per single-threaded worker.
 WORKER_ENVIRONMENT = {"ARROW_DEFAULT_MEMORY_POOL": "jemalloc", "MALLOC_TRIM_THRESHOLD_": "65536",
                       "OPENBLAS_NUM_THREADS": "1"}
-_COUNTS = pd.DataFrame({"key": pd.Series([], dtype=object), "count": pd.Series([], dtype="int64")})
+_COUNTS_SCHEMA = pa.schema([("key", pa.string()), ("count", pa.int64())])
+
+
+def _counts(counts: Counter[str]) -> Any:
+    """A partition's counts, as the pandas frame Dask expects, made by Arrow."""
+    return pa.table([pa.array(list(counts), pa.string()), pa.array(list(counts.values()), pa.int64())],
+                    schema=_COUNTS_SCHEMA).to_pandas()
+
+
+_COUNTS = _counts(Counter())
 
 
 @contextlib.contextmanager
@@ -71,9 +80,9 @@ def client(scheduler: str | None) -> Iterator[distributed.Client]:
         yield connected
 
 
-def score_partition(frame: pd.DataFrame, bundle: Bundle, *, staging: str, rejected_staging: str,
+def score_partition(frame: Any, bundle: Bundle, *, staging: str, rejected_staging: str,
                     kind: Format, explain: bool, partition_info: dict[str, Any] | None = None
-                    ) -> pd.DataFrame:
+                    ) -> Any:
     """Score one partition, write its answers and rejected rows as part files, return counts."""
     number = (partition_info or {}).get("number", 0)
     model = BulkModel(bundle)
@@ -89,8 +98,7 @@ def score_partition(frame: pd.DataFrame, bundle: Bundle, *, staging: str, reject
     counts = Counter({f"segment:{segment}": int(count) for segment, count
                       in enumerate(np.bincount(scored.segments, minlength=len(model.catalogue)))})
     counts.update(f"rejected:{row.reason.split(':', 1)[0]}" for row in scored.rejected)
-    return pd.DataFrame({"key": pd.Series(list(counts), dtype=object),
-                         "count": pd.Series(list(counts.values()), dtype="int64")})
+    return _counts(counts)
 
 
 def input_frame(source: str, part_bytes: int, limit: int) -> dd.DataFrame:

@@ -3,7 +3,7 @@
 The client plans parts from the file's size alone: part ``i`` owns the lines
 that start in its byte range. A worker opens the file, streams its part
 through the local engine's Arrow reader (lines over the limit stay rejected
-rows, never memory) and hands the rows on as a pandas frame: the columns as
+rows, never memory) and hands the rows on as a pandas frame, made by Arrow: the columns as
 text, each row's line within the part, and the reason of each row set aside.
 """
 
@@ -15,7 +15,6 @@ from typing import Any, BinaryIO
 
 import fsspec
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from runtime.scoring.columns import COLUMNS, RejectedRow
@@ -89,31 +88,35 @@ class PartStream(io.RawIOBase):
         return len(data)
 
 
-def read_part(part: Part, limit: int) -> pd.DataFrame:
+def read_part(part: Part, limit: int) -> Any:
     """The rows of ``part``: text columns, line numbers within the part, and reasons."""
     with fsspec.open(part.url, "rb") as file:
         header = None
         if part.offset:
             header = read_header(file, limit)
         stream: Any = PartStream(file, part.offset, part.length)  # a binary file, as read
-        frames = []
+        tables = [_rows([], [], [])]  # the part's columns, even when it holds no row
         for batch in csv_batches(f"{part.url} (part {part.number})", stream, limit, header):
-            kept = {name: batch.columns[name] for name in COLUMNS}
-            rows = pa.table({**kept, LINE: pa.array(batch.numbers, pa.int64()),
-                             REASON: pa.nulls(len(batch.numbers), pa.string())})
-            frames.append(rows.to_pandas())
+            kept = {name: batch.columns[name].cast(pa.string()) for name in COLUMNS}
+            tables.append(pa.table({**kept, LINE: pa.array(batch.numbers, pa.int64()),
+                                    REASON: pa.nulls(len(batch.numbers), pa.string())}))
             if batch.rejected:
-                frames.append(pd.DataFrame({
-                    "CustomerID": [row.customer_id for row in batch.rejected],
-                    LINE: [row.line for row in batch.rejected],
-                    REASON: [row.reason for row in batch.rejected]}))
-    if not frames:
-        return pd.DataFrame({**{name: pd.Series([], dtype=object) for name in COLUMNS},
-                             LINE: pd.Series([], dtype="int64"), REASON: pd.Series([], dtype=object)})
-    return pd.concat(frames, ignore_index=True).sort_values(LINE, kind="stable")
+                tables.append(_rows([row.customer_id for row in batch.rejected],
+                                    [row.line for row in batch.rejected],
+                                    [row.reason for row in batch.rejected]))
+    # Arrow's sort is stable; the partition leaves as the pandas frame Dask expects.
+    return pa.concat_tables(tables).sort_by(LINE).to_pandas()
 
 
-def raw_batch(frame: pd.DataFrame) -> RawBatch:
+def _rows(customer_ids: list[str], lines: list[int], reasons: list[str]) -> pa.Table:
+    """Rows set aside: their id, line and reason, the other columns empty."""
+    count = len(lines)
+    columns = {name: pa.nulls(count, pa.string()) for name in COLUMNS}
+    columns["CustomerID"] = pa.array(customer_ids, pa.string())
+    return pa.table({**columns, LINE: pa.array(lines, pa.int64()), REASON: pa.array(reasons, pa.string())})
+
+
+def raw_batch(frame: Any) -> RawBatch:
     """A partition as the reader's batch: rows with a reason become its rejected rows."""
     if LINE not in frame.columns:  # Parquet: rows numbered within the partition
         numbers = np.arange(1, len(frame) + 1, dtype=np.int64)
