@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import sys
 from datetime import UTC, datetime
 
@@ -14,9 +15,27 @@ __all__ = ["JsonFormatter", "configure_logging"]
 class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON line; ``extra={"fields": {...}}`` adds fields."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._second = -1.0
+        self._second_text = ""
+
+    def _timestamp(self, created: float) -> str:
+        """ISO 8601 in UTC to the millisecond, as ``datetime`` writes it; the part up to the
+        second is formatted once a second, as a line per request would otherwise spend more
+        on it than on the rest of the line."""
+        fraction, second = math.modf(created)
+        microseconds = round(fraction * 1_000_000)  # rounded as datetime rounds a timestamp
+        if microseconds == 1_000_000:
+            second, microseconds = second + 1, 0
+        if second != self._second:
+            self._second = second
+            self._second_text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{self._second_text}.{microseconds // 1000:03d}+00:00"
+
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, object] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "ts": self._timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
