@@ -5,6 +5,10 @@
 decodes the body into ``list[Customer]``, as our service must, and answers the
 precomputed body in ``CEILING_BATCH_BODY_FILE`` (our own answer to the same batch).
 Served by uvicorn with our server's options.
+
+With ``CEILING_MIDDLEWARE=1`` the same endpoints wear the service's own middlewares, with
+its default settings (the access log's lines go to the server's log): the ceiling's
+share that the middlewares take, measured rather than guessed.
 """
 
 from __future__ import annotations
@@ -14,11 +18,16 @@ from pathlib import Path
 
 import msgspec
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from runtime.core.customer import Customer
+from runtime.service.logs import configure_logging
+from runtime.service.metrics import Metrics
+from runtime.service.middleware import Capacity, service_middleware
+from runtime.service.settings import Settings
 
 BODY = os.environ.get("CEILING_BODY", '{"status":"healthy"}').encode()
 BATCH_BODY = Path(os.environ["CEILING_BATCH_BODY_FILE"]).read_bytes() if os.environ.get(
@@ -41,8 +50,21 @@ async def predict_batch(request: Request) -> Response:
     return Response(BATCH_BODY, media_type="application/json")
 
 
-app = Starlette(routes=[
+ROUTES = [
     Route("/health", health),
     Route("/predict", predict, methods=["POST"]),
     Route("/predict/batch", predict_batch, methods=["POST"]),
-])
+]
+
+
+def _middleware() -> list[Middleware]:
+    if os.environ.get("CEILING_MIDDLEWARE") != "1":
+        return []
+    settings = Settings.load()
+    configure_logging(settings.log_level, settings.access_log)
+    return service_middleware(Metrics(), Capacity(settings.max_concurrency),
+                              [route.path for route in ROUTES], settings.body_limit,
+                              settings.body_seconds)
+
+
+app = Starlette(routes=ROUTES, middleware=_middleware())

@@ -45,7 +45,9 @@ def build(data: dict[str, Any]) -> list[Figure]:
     """Every figure the run measured, in a fixed order; parts not run are left out."""
     parts = data["meta"]["parts"]
     figures: list[Figure] = []
-    ours, seed, ceiling = (_get(data, name, "predict") or {} for name in ("ours", "seed", "ceiling"))
+    ours, seed, ceiling, dressed, quiet = (
+        _get(data, name, "predict") or {}
+        for name in ("ours", "seed", "ceiling", "ceiling_middleware", "ours_no_access_log"))
     if "predict" in parts:
         flags = _wrk_flags("ours", ours or None) + _errors(data, "ours")
         seed_flags = _wrk_flags("R1", seed or None) + _errors(data, "seed")
@@ -72,6 +74,26 @@ def build(data: dict[str, Any]) -> list[Figure]:
                 ">= 0.5x R2",
                 _times(ceiling.get("rate"), 0.5),
                 flags=flags + ceiling_flags,
+            ),
+            Figure(
+                "predict_rps_ceiling_middleware",
+                "  R2 wearing our middlewares",
+                "req/s",
+                dressed.get("rate"),
+                ceiling.get("rate"),
+                "R2 ceiling",
+                flags=_wrk_flags("R2 with middlewares", dressed or None)
+                + _errors(data, "ceiling_middleware") + ceiling_flags,
+            ),
+            Figure(
+                "predict_rps_no_access_log",
+                "  ours without the access log",
+                "req/s",
+                quiet.get("rate"),
+                ceiling.get("rate"),
+                "R2 ceiling",
+                flags=_wrk_flags("ours without the access log", quiet or None)
+                + _errors(data, "ours_no_access_log") + ceiling_flags,
             ),
             Figure(
                 "predict_p99",

@@ -54,19 +54,21 @@ class Services:
             self._ours_python = self.settings.ours_python or (repo if repo.exists() else self.venv("runtime"))
         return self._ours_python
 
-    def ours(self, workers: int = 1) -> Server:
-        """``python -m runtime`` with its shipped defaults."""
+    def ours(self, workers: int = 1, env: dict[str, str] | None = None, name: str = "") -> Server:
+        """``python -m runtime`` with its shipped defaults, or those ``env`` overrides."""
         python = str(self.ours_python())
 
         def command(port: int) -> list[str]:
             extra = ["--workers", str(workers)] if workers != 1 else []
             return [python, "-m", "runtime", "--host", HOST, "--port", str(port), *extra]
 
-        return Server(f"ours-{workers}w", command, ROOT, self.logs / f"ours-{workers}w.log")
+        name = name or f"ours-{workers}w"
+        return Server(name, command, ROOT, self.logs / f"{name}.log", env=env)
 
-    def ceiling(self, body: str, batch_body_file: Path | None = None) -> Server:
+    def ceiling(self, body: str, batch_body_file: Path | None = None, middleware: bool = False) -> Server:
         """R2: constant bodies from bare Starlette on the stock server stack we run
-        (uvicorn with uvloop and httptools); see ``ceiling_app``."""
+        (uvicorn with uvloop and httptools); see ``ceiling_app``. With ``middleware``, the
+        same app wears the service's middlewares."""
         python = str(self.ours_python())
 
         def command(port: int) -> list[str]:
@@ -80,6 +82,9 @@ class Services:
         if batch_body_file is not None:
             env["CEILING_BATCH_BODY_FILE"] = str(batch_body_file)
         name = "ceiling" if batch_body_file is None else "ceiling-batch"
+        if middleware:
+            env["CEILING_MIDDLEWARE"] = "1"
+            name += "-middleware"
         return Server(f"R2-{name}", command, ROOT, self.logs / f"{name}.log", env=env)
 
     def seed(self) -> Server:

@@ -174,6 +174,15 @@ class Suite:
                     if s.wants("predict"):
                         ceiling = partial(self.services.ceiling, answer.decode())
                         others["ceiling"] = self._reference(references, "ceiling", ceiling, body)
+                        # Where the time between R2 and ours goes: R2 wearing our middlewares,
+                        # and ours without its access log.
+                        dressed = partial(ceiling, middleware=True)
+                        others["ceiling_middleware"] = self._reference(
+                            references, "ceiling_middleware", dressed, body)
+                        quiet = partial(self.services.ours, env={"SEGMENTATION_ACCESS_LOG": "false"},
+                                        name="ours-no-access-log")
+                        others["ours_no_access_log"] = self._reference(
+                            references, "ours_no_access_log", quiet, body)
                     if s.wants("predict") or s.wants("memory"):
                         others["seed"] = self._reference(references, "seed", self.services.seed, body)
                     running = {name: other for name, other in others.items() if other is not None}

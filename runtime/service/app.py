@@ -27,16 +27,7 @@ from runtime.service.docs import docs_routes
 from runtime.service.errors import exception_handlers
 from runtime.service.logs import configure_logging
 from runtime.service.metrics import Metrics, metrics_endpoint
-from runtime.service.middleware import (
-    AccessLogMiddleware,
-    BodyDeadlineMiddleware,
-    CancellationMiddleware,
-    Capacity,
-    LimitsMiddleware,
-    RequestIdMiddleware,
-    RequestMetricsMiddleware,
-    SecurityHeadersMiddleware,
-)
+from runtime.service.middleware import Capacity, service_middleware
 from runtime.service.openapi import openapi_document
 from runtime.service.predict import large_request_slots, predict_routes, serving
 from runtime.service.reload import reload_model, serve_model
@@ -202,15 +193,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     metrics = Metrics()
     capacity = Capacity(settings.max_concurrency)
     paths = [route.path for route in routes if isinstance(route, Route)]
-    middleware = [
-        Middleware(RequestIdMiddleware),
-        Middleware(AccessLogMiddleware),
-        Middleware(RequestMetricsMiddleware, metrics=metrics, paths=paths),
-        Middleware(SecurityHeadersMiddleware),
-        Middleware(LimitsMiddleware, max_body_bytes=settings.body_limit, capacity=capacity),
-        Middleware(CancellationMiddleware),
-        Middleware(BodyDeadlineMiddleware, seconds=settings.body_seconds),  # frees its slot in time
-    ]
+    middleware = service_middleware(metrics, capacity, paths, settings.body_limit,
+                                    settings.body_seconds)
     if settings.cors_origins:
         middleware.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                                      allow_methods=["GET", "POST"], allow_headers=["*"]))
