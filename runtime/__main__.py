@@ -13,7 +13,7 @@ from runtime.core.needs import SERVING, require
 require(SERVING)  # before the imports below, which need it
 
 from runtime.core.bundle import BundleError
-from runtime.service.settings import ENVIRONMENT, Settings, SettingsError
+from runtime.service.settings import DEFAULT_HEADER_BYTES, ENVIRONMENT, Settings, SettingsError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", help=f"port to bind (default: {defaults.port})")
     parser.add_argument("--bundle", help="bundle directory (default: the shipped default bundle)")
     parser.add_argument("--workers", help=f"worker processes (default: {defaults.workers})")
+    parser.add_argument("--http", help=f"HTTP parser, httptools or h11 (default: {defaults.http}; "
+                        "h11 bounds the header section at about half the throughput)")
+    parser.add_argument("--max-header-bytes", help="largest request line and header section under "
+                        f"h11, in bytes (default: {DEFAULT_HEADER_BYTES})")
     parser.add_argument("--pid-file", help="write the server's process id here while it runs, for "
                         "python -m runtime.rollout (default: none)")
     return parser

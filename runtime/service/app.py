@@ -130,13 +130,20 @@ async def drift(request: Request) -> Response:
 
 
 def _log_serving(served: ServedModel, settings: Settings) -> None:
-    """One line saying what is served; paths resolved, so a ``current`` pointer names its version."""
+    """One line saying what is served and the header bound in force; paths resolved, so a
+    ``current`` pointer names its version."""
     logger.info("serving", extra={"fields": {
         "bundle": str(Path(served.bundle.path).resolve()),
         "model_name": served.bundle.manifest.model.name,
         "model_version": served.version, "checksum": served.bundle.checksum,
         "catalogue": str(settings.catalogue.resolve()) if settings.catalogue else None,
+        "http": settings.http, "max_header_bytes": settings.header_limit,
     }})
+    if settings.header_limit is None and settings.max_header_bytes is not None:
+        # Said, not ignored: an operator who set a limit must learn that none is in force.
+        logger.warning("max_header_bytes applies only with http h11: httptools bounds no header "
+                       "section", extra={"fields": {"http": settings.http,
+                                                    "max_header_bytes": settings.max_header_bytes}})
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

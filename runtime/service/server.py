@@ -39,7 +39,9 @@ def _config(settings: Settings, app: ASGIApp | str) -> uvicorn.Config:
         port=settings.port,
         workers=settings.workers,
         loop="uvloop",
-        http="httptools",
+        http=settings.http,
+        # None under httptools, which has no such bound: uvicorn then keeps h11's own default.
+        h11_max_incomplete_event_size=settings.header_limit,
         lifespan="on",
         access_log=False,  # the app logs each request itself
         log_config=None,  # the app sends every log through its JSON handler

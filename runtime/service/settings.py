@@ -18,7 +18,9 @@ from msgspec import Meta
 from runtime.core.drift import MIN_SAMPLE
 from runtime.core.shipped import DEFAULT_BUNDLE
 
-__all__ = ["DEFAULT_BUNDLE", "ENVIRONMENT", "Settings", "SettingsError"]
+__all__ = ["DEFAULT_BUNDLE", "DEFAULT_HEADER_BYTES", "ENVIRONMENT", "Settings", "SettingsError"]
+
+DEFAULT_HEADER_BYTES = 64 * 1024  # twice what nginx admits by default (4 buffers of 8 KiB)
 
 
 # Each setting's environment variable and what it means (listed in --help and the README).
@@ -32,6 +34,9 @@ ENVIRONMENT = {
     "workers": ("SEGMENTATION_WORKERS", "worker processes, 1 to 64"),
     "max_body_bytes": ("SEGMENTATION_MAX_BODY_BYTES",
                        "largest request body accepted, in bytes (default: 1 KiB per customer of a batch)"),
+    "http": ("SEGMENTATION_HTTP", "HTTP parser: httptools (fastest) or h11 (bounds the header section)"),
+    "max_header_bytes": ("SEGMENTATION_MAX_HEADER_BYTES",
+                         "largest request line and header section, in bytes, 1024 to 1 MiB (h11 only)"),
     "max_batch": ("SEGMENTATION_MAX_BATCH", "most customers in one /predict/batch request"),
     "max_concurrency": ("SEGMENTATION_MAX_CONCURRENCY", "requests handled at once before 503"),
     "log_level": ("SEGMENTATION_LOG_LEVEL", "debug, info, warning or error"),
@@ -65,6 +70,9 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     port: Annotated[int, Meta(ge=1, le=65535)] = 8000
     workers: Annotated[int, Meta(ge=1, le=64)] = 1
     max_body_bytes: Annotated[int, Meta(ge=1024, le=1 << 30)] | None = None
+    # httptools has no header bound and uvicorn no option for one; h11 has (docs/security.md)
+    http: Literal["httptools", "h11"] = "httptools"
+    max_header_bytes: Annotated[int, Meta(ge=1024, le=1 << 20)] | None = None
     max_batch: Annotated[int, Meta(ge=1, le=1_000_000)] = 10_000
     max_concurrency: Annotated[int, Meta(ge=1, le=100_000)] = 64
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -107,6 +115,12 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         """The largest body accepted: as set, else room for a full batch at 1 KiB a customer
         (three times a typical customer's JSON), so no body holds far more than a batch."""
         return self.max_body_bytes or 1024 * self.max_batch + 64 * 1024
+
+    @property
+    def header_limit(self) -> int | None:
+        """The largest request line and header section accepted: as set, else 64 KiB, under
+        h11; ``None`` under httptools, which bounds neither."""
+        return (self.max_header_bytes or DEFAULT_HEADER_BYTES) if self.http == "h11" else None
 
     def environ(self) -> dict[str, str]:
         """These settings as environment variables: how worker processes receive them."""

@@ -148,6 +148,16 @@ REFUSED_SETTINGS = {
                   "SEGMENTATION_GRACE_SECONDS='inf': Expected `float` <= 3600.0"),
     "not-a-bool": ([], {"SEGMENTATION_ACCESS_LOG": "maybe"},
                    "SEGMENTATION_ACCESS_LOG='maybe': Expected `bool`, got `str`"),
+    "unknown-parser": (["--http", "h2"], {},
+                       "--http 'h2': Invalid enum value 'h2', expected one of h11, httptools"),
+    "parser-case": ([], {"SEGMENTATION_HTTP": "H11"},
+                    "SEGMENTATION_HTTP='H11': Invalid enum value 'H11', expected one of h11, httptools"),
+    "header-limit-too-small": (["--max-header-bytes", "100"], {},
+                               "--max-header-bytes '100': Expected `int` >= 1024"),
+    "header-limit-too-large": ([], {"SEGMENTATION_MAX_HEADER_BYTES": "2000000"},
+                               "SEGMENTATION_MAX_HEADER_BYTES='2000000': Expected `int` <= 1048576"),
+    "header-limit-not-a-number": ([], {"SEGMENTATION_MAX_HEADER_BYTES": "64k"},
+                                  "SEGMENTATION_MAX_HEADER_BYTES='64k': Expected `int | null`, got `str`"),
 }
 
 
