@@ -14,7 +14,7 @@ import numpy as np
 from sklearn import config_context
 from sklearn.metrics import silhouette_score
 
-from runtime.core.bundle import Bundle, FeatureSpec, Stability
+from runtime.core.bundle import Bundle, Stability
 from runtime.core.features import InvalidValue
 from runtime.core.predictor import Predictions, Predictor
 from runtime.scoring.export import ExportChunk
@@ -23,20 +23,7 @@ from training.model import SILHOUETTE_MEMORY_MB, SILHOUETTE_SAMPLE
 from training.stability import bootstrap
 from training.warm import centroids_in_units
 
-__all__ = ["Comparison", "compare", "model_column_names"]
-
-
-def model_column_names(features: list[FeatureSpec]) -> list[str]:
-    """A name per model column: the field, or ``field=category`` for one-hot columns."""
-    names = []
-    for spec in features:
-        if spec.weight <= 0:
-            continue
-        if spec.kind == "one-hot":
-            names.extend(f"{spec.field}={category}" for category in spec.categories)
-        else:
-            names.append(spec.field)
-    return names
+__all__ = ["Comparison", "compare"]
 
 
 @dataclass(frozen=True)
@@ -106,8 +93,8 @@ def compare(old: Bundle, new: Bundle, export: ExportChunk, seed: int = 42) -> Co
     rng = np.random.default_rng(seed)
     sample = (np.arange(len(export)) if len(export) <= SILHOUETTE_SAMPLE
               else np.sort(rng.choice(len(export), SILHOUETTE_SAMPLE, replace=False)))
-    columns = model_column_names(old.manifest.features)
-    comparable = k_old == k_new and columns == model_column_names(new.manifest.features)
+    columns = list(old.layout.names)
+    comparable = k_old == k_new and old.layout.names == new.layout.names
     return Comparison(
         old=old,
         new=new,

@@ -23,7 +23,7 @@ from sklearn.cluster import KMeans as SKLearnKMeans
 from threadpoolctl import threadpool_limits
 
 from runtime.core.bundle import CleaningStep
-from runtime.core.features import Encoder
+from runtime.core.feature_layout import FeatureLayout
 from runtime.scoring.columns import COLUMNS, NUMERIC_COLUMNS
 from runtime.scoring.dask_engine import input_frame
 from runtime.scoring.export import ExportChunk
@@ -78,23 +78,21 @@ def fit_dask(source: str, *, k: int, seed: int, part_bytes: int, limit: int,
                          f"K-Means needs more than k={k}")
     cities_chunk = ExportChunk({"City": np.array(cities, dtype=object)},
                                np.zeros(0, dtype=np.int64))
-    features = feature_specs(cities_chunk)
-    encoder = Encoder(features)
-    raw = cleaned.map_partitions(encoded_partition, features,
+    layout = FeatureLayout.of(feature_specs(cities_chunk))
+    raw = cleaned.map_partitions(encoded_partition, layout,
                                  meta=pd.DataFrame({i: pd.Series([], dtype="float64")
-                                                    for i in range(encoder.width)}))
+                                                    for i in range(layout.width)}))
     array = raw.to_dask_array(lengths=True).persist()
     progress(f"fitting StandardScaler and KMeans(init='k-means||', k={k}) on {rows_out:,} customers")
     scaler = StandardScaler().fit(array)
     mean = np.asarray(scaler.mean_, dtype=np.float64)
     scale = np.sqrt(np.asarray(scaler.var_, dtype=np.float64))
     scale[scale == 0] = 1.0
-    weights = np.concatenate([np.full(s.width, s.weight) for s in features if s.weight > 0])
-    space = (array - mean) / scale * weights
+    space = (array - mean) / scale * layout.weights
     kmeans = _best_kmeans(space, rows_out, k, seed, progress)
     centres = np.asarray(kmeans.cluster_centers_)
     progress("profiling the segments on the cluster")
-    space_fitted = FittedSpace(features, mean, scale, weights, centres)
+    space_fitted = FittedSpace(layout, mean, scale, centres)
     stats = dask.compute([dask.delayed(partition_stats)(part, space_fitted, quantiles)
                           for part in cleaned.to_delayed()])[0]
     return assemble(space_fitted, stats, inertia=float(kmeans.inertia_), quantiles=quantiles,

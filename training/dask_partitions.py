@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from runtime.core.bundle import FeatureSpec
 from runtime.core.drift import bin_counts
+from runtime.core.feature_layout import FeatureLayout
 from runtime.core.features import Encoder
 from runtime.scoring.checks import check, customer_rules
 from runtime.scoring.columns import COLUMNS, NUMERIC_COLUMNS, TEXT_COLUMNS
@@ -100,32 +100,31 @@ def inliers(frame: pd.DataFrame, bounds: dict[str, tuple[float, float]]) -> pd.D
     return frame[_inside_all(frame, bounds)]
 
 
-def encoded_partition(frame: pd.DataFrame, features: list[FeatureSpec]) -> pd.DataFrame:
+def encoded_partition(frame: pd.DataFrame, layout: FeatureLayout) -> pd.DataFrame:
     """A partition's customers as the model's raw columns, one frame column each."""
-    return pd.DataFrame(Encoder(features).transform(frame_columns(frame)))
+    return pd.DataFrame(Encoder(layout).transform(frame_columns(frame)))
 
 
 @dataclass(frozen=True)
 class FittedSpace:
-    """The fitted scaling, weights and centres: enough to label customers on a worker."""
+    """The feature layout, fitted scaling and centres: enough to label customers on a worker."""
 
-    features: list[FeatureSpec]
+    layout: FeatureLayout
     mean: np.ndarray
     scale: np.ndarray
-    weights: np.ndarray
     centres: np.ndarray  # in K-Means's label order
 
     def labels(self, columns: dict[str, np.ndarray]) -> np.ndarray:
         """The nearest centre of each customer."""
-        space = (Encoder(self.features).transform(columns) - self.mean) / self.scale * self.weights
+        space = (Encoder(self.layout).transform(columns) - self.mean) / self.scale * self.layout.weights
         distances = ((space[:, None, :] - self.centres[None]) ** 2).sum(axis=2)
         return np.asarray(distances.argmin(axis=1))
 
 
 def partition_stats(frame: pd.DataFrame, space: FittedSpace, quantiles: pd.DataFrame) -> dict[str, Any]:
     """Per cluster label: counts, numeric sums and category counts; and drift bin counts."""
-    features = space.features
-    encoder = Encoder(features)
+    features = space.layout.features
+    encoder = Encoder(space.layout)
     columns = frame_columns(frame)
     labels = space.labels(columns)
     k = len(space.centres)

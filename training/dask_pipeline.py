@@ -63,7 +63,7 @@ def train_dask(data: str, out: Path, *, k: int = 3, seed: int = 42, version: str
                        progress=progress)
     for step in fit.steps:
         progress(f"{step.step}: {step.rows_in} -> {step.rows_out} {step.reasons or ''}".rstrip())
-    model = FittedModel(fit.features, fit.mean, fit.scale, fit.centroids, fit.sample_segments,
+    model = FittedModel(fit.layout, fit.mean, fit.scale, fit.centroids, fit.sample_segments,
                         fit.inertia, 0.0, fit.profiles)
     space = model.space(fit.sample)
     silhouette = (float(silhouette_score(space, fit.sample_segments, random_state=seed))
@@ -81,7 +81,7 @@ def train_dask(data: str, out: Path, *, k: int = 3, seed: int = 42, version: str
                         command=command, k=k, random_state=seed),
         training=TrainingInfo(data_file=data.rsplit("/", 1)[-1], data_sha256=_sha256(data),
                               cleaning=fit.steps, library_versions=versions),
-        features=fit.features,
+        features=list(fit.layout.features),
         segments=build_catalogue(fit.profiles, fit.sizes),
         metrics=Metrics(silhouette=round(silhouette, 6), inertia=round(fit.inertia, 6),
                         sizes=fit.sizes, stability=stability.stability),

@@ -14,7 +14,8 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from runtime.core.bundle import CleaningStep, DriftReference, FeatureSpec
+from runtime.core.bundle import CleaningStep, DriftReference
+from runtime.core.feature_layout import FeatureLayout
 from runtime.scoring.columns import NUMERIC_COLUMNS
 from runtime.scoring.export import ExportChunk
 from training.catalogue import rank_by_spending
@@ -29,7 +30,7 @@ SAMPLE = 20_000  # customers kept on the client for the silhouette and the repor
 class DaskFit:
     """What a Dask training run hands to the bundle: the model's parts and its cleaning steps."""
 
-    features: list[FeatureSpec]
+    layout: FeatureLayout
     mean: np.ndarray
     scale: np.ndarray
     centroids: np.ndarray  # row i belongs to segment i
@@ -45,7 +46,7 @@ class DaskFit:
 def assemble(space: FittedSpace, stats: list[dict[str, Any]], *, inertia: float,
               quantiles: pd.DataFrame, steps: list[CleaningStep], cleaned: dd.DataFrame,
               rows: int, seed: int) -> DaskFit:
-    features, centres = space.features, space.centres
+    features, centres = space.layout.features, space.centres
     total = {key: sum(part[key] for part in stats) for key in stats[0]}
     count = np.maximum(total["count"], 1)
     label_profiles: list[dict[str, float]] = []
@@ -70,7 +71,7 @@ def assemble(space: FittedSpace, stats: list[dict[str, Any]], *, inertia: float,
     sample = cleaned.sample(frac=min(1.0, SAMPLE / rows), random_state=seed).compute()
     chunk = ExportChunk(frame_columns(sample), np.arange(len(sample), dtype=np.int64))
     sample_labels = space.labels(chunk.columns)
-    return DaskFit(features, space.mean, space.scale, np.ascontiguousarray(centres[order]),
+    return DaskFit(space.layout, space.mean, space.scale, np.ascontiguousarray(centres[order]),
                    [label_profiles[label] for label in order],
                    [int(total["count"][label]) for label in order], inertia, steps, drift,
                    chunk, ids[sample_labels])

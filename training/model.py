@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from runtime.core.bundle import DriftReference, FeatureSpec
 from runtime.core.drift import bin_counts
+from runtime.core.feature_layout import FeatureLayout
 from runtime.core.features import Encoder
 from runtime.scoring.export import NUMERIC_COLUMNS, ExportChunk
 from training.catalogue import rank_by_spending
@@ -27,7 +28,6 @@ __all__ = [
     "FittedModel",
     "drift_reference",
     "feature_specs",
-    "feature_weights",
     "fit",
 ]
 
@@ -68,7 +68,7 @@ def feature_specs(export: ExportChunk, discount_weight: float = DISCOUNT_WEIGHT)
 class FittedModel:
     """A fitted model with its clusters renumbered as segment ids."""
 
-    features: list[FeatureSpec]
+    layout: FeatureLayout
     mean: np.ndarray
     scale: np.ndarray
     centroids: np.ndarray  # row i belongs to segment i
@@ -84,17 +84,8 @@ class FittedModel:
 
     def space(self, export: ExportChunk) -> np.ndarray:
         """The customers of ``export`` in the model's weighted, standardized space."""
-        raw = np.ascontiguousarray(Encoder(self.features).transform(export.columns))
-        return _weighted(self.features, (raw - self.mean) / self.scale)
-
-
-def feature_weights(features: list[FeatureSpec]) -> np.ndarray:
-    """Each model column's weight (features without weight span no column)."""
-    return np.concatenate([np.full(s.width, s.weight) for s in features if s.weight > 0])
-
-
-def _weighted(features: list[FeatureSpec], standardized: np.ndarray) -> np.ndarray:
-    return np.asarray(standardized * feature_weights(features))
+        raw = np.ascontiguousarray(Encoder(self.layout).transform(export.columns))
+        return np.asarray((raw - self.mean) / self.scale * self.layout.weights)
 
 
 def _profile(
@@ -154,14 +145,15 @@ def fit(
     """
     if len(export) <= k:
         raise ValueError(f"{len(export)} customers cannot form {k} segments (more than k needed)")
-    encoder = Encoder(features)
+    layout = FeatureLayout.of(features)
+    encoder = Encoder(layout)
     # C order, whatever the encoder returns: the reductions' rounding depends on the layout,
     # and a retrain must reproduce a bundle bit for bit.
     raw = np.ascontiguousarray(encoder.transform(export.columns))
     mean = raw.mean(axis=0)
     scale = raw.std(axis=0)
     scale[scale == 0] = 1.0
-    space = np.ascontiguousarray(_weighted(features, (raw - mean) / scale))
+    space = np.ascontiguousarray((raw - mean) / scale * layout.weights)
     del raw
     start = None if parent is None else parent.centroids(features, mean, scale)
     kmeans = _kmeans(space, k, random_state, start)
@@ -180,7 +172,7 @@ def fit(
             random_state=random_state,
         )
     return FittedModel(
-        features=features,
+        layout=layout,
         mean=mean,
         scale=scale,
         centroids=np.ascontiguousarray(kmeans.cluster_centers_[order]),

@@ -14,19 +14,18 @@ import os
 import numpy as np
 
 from runtime.core.bundle import Bundle, BundleRef, FeatureSpec, load_bundle
-from training.model import feature_weights
+from runtime.core.feature_layout import FeatureLayout
 
 __all__ = ["Parent", "centroids_in_units", "load_parent"]
 
 
 def centroids_in_units(bundle: Bundle) -> np.ndarray:
     """The bundle's centroids in original units (ordinal codes for ordinal fields)."""
-    weights = feature_weights(bundle.manifest.features)
-    return np.asarray(bundle.centroids / weights * bundle.scale + bundle.mean)
+    return np.asarray(bundle.centroids / bundle.layout.weights * bundle.scale + bundle.mean)
 
 
-def _model_columns(features: list[FeatureSpec]) -> list[tuple[str, str, list[str]]]:
-    return [(spec.field, spec.kind, spec.categories) for spec in features if spec.weight > 0]
+def _model_columns(layout: FeatureLayout) -> list[tuple[str, str, list[str]]]:
+    return [(spec.field, spec.kind, spec.categories) for spec in layout.weighted]
 
 
 class Parent:
@@ -46,7 +45,7 @@ class Parent:
                 f"--warm-start {source}: the parent has k={self.bundle.manifest.model.k}, "
                 f"this run k={k}; a new k starts fresh (leave out --warm-start)"
             )
-        theirs, ours = _model_columns(self.bundle.manifest.features), _model_columns(features)
+        theirs, ours = _model_columns(self.bundle.layout), _model_columns(FeatureLayout.of(features))
         if theirs != ours:
             raise ValueError(
                 f"--warm-start {source}: the parent's weighted features are {theirs}, "
@@ -56,7 +55,7 @@ class Parent:
     def centroids(self, features: list[FeatureSpec], mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
         """The parent's centroids in the space of a model with ``features``, ``mean`` and ``scale``."""
         original = centroids_in_units(self.bundle)
-        return np.ascontiguousarray((original - mean) / scale * feature_weights(features))
+        return np.ascontiguousarray((original - mean) / scale * FeatureLayout.of(features).weights)
 
 
 def load_parent(directory: str | os.PathLike[str]) -> Parent:

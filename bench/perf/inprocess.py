@@ -19,12 +19,9 @@ def raw_rows(predictor: Any, data: Path, count: int, rng: np.random.Generator) -
     """``count`` rows of raw model columns resampled from the export, numeric ones jittered."""
     rows = read_rows(data)
     base = predictor.encoder.transform({name: [row[name] for row in rows] for name in rows[0]})
-    numeric, start = [], 0
-    for spec in predictor.encoder.features:
-        if spec.weight > 0:
-            if spec.kind == "numeric":
-                numeric.append(start)
-            start += spec.width
+    layout = predictor.layout
+    numeric = [start for spec, start in zip(layout.weighted, layout.starts.tolist(), strict=True)
+               if spec.kind == "numeric"]
     raw: np.ndarray = base[rng.integers(len(base), size=count)]
     raw[:, numeric] *= rng.lognormal(0.0, 0.1, size=(count, len(numeric)))
     return raw

@@ -40,6 +40,7 @@ from runtime.core.bundle_files import (
     read_bounded,
     resolve_directory,
 )
+from runtime.core.feature_layout import FeatureLayout
 from runtime.core.manifest_rules import check_against_customer
 from runtime.core.staging import exit_on_sigterm, output_directory, staging_directory, swap_into_place
 
@@ -66,7 +67,6 @@ __all__ = [
     "TrainingInfo",
     "check_replaceable",
     "load_bundle",
-    "model_columns",
     "write_bundle",
 ]
 
@@ -99,11 +99,6 @@ class FeatureSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     categories: list[str] = []
     aliases: dict[str, str] = {}
     unknown: UnknownRule = "reject"
-
-    @property
-    def width(self) -> int:
-        """How many model columns the feature spans."""
-        return len(self.categories) if self.kind == "one-hot" else 1
 
 
 class ModelInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -206,31 +201,27 @@ class Manifest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class Bundle(msgspec.Struct, frozen=True):
-    """A verified bundle: its manifest and its arrays.
+    """A verified bundle: its manifest, its feature layout and its arrays.
 
-    ``mean`` and ``scale`` standardize the model columns; ``centroids`` live in
-    the weighted, standardized space, row ``i`` belonging to segment ``i``.
+    ``mean`` and ``scale`` standardize the model columns that ``layout`` lays
+    out; ``centroids`` live in the weighted, standardized space, row ``i``
+    belonging to segment ``i``.
     """
 
     path: str
     manifest: Manifest
+    layout: FeatureLayout
     mean: np.ndarray
     scale: np.ndarray
     centroids: np.ndarray
     checksum: str
 
 
-def model_columns(features: list[FeatureSpec]) -> int:
-    """The number of model columns: features with a weight, one-hot ones spanning several."""
-    return sum(spec.width for spec in features if spec.weight > 0)
-
-
-def _expected_shapes(manifest: Manifest) -> dict[str, tuple[int, ...]]:
-    columns = model_columns(manifest.features)
+def _expected_shapes(k: int, columns: int) -> dict[str, tuple[int, ...]]:
     return {
         "mean": (columns,),
         "scale": (columns,),
-        "centroids": (manifest.model.k, columns),
+        "centroids": (k, columns),
     }
 
 
@@ -246,7 +237,8 @@ def _check_arrays(source: str, arrays: Mapping[str, np.ndarray]) -> None:
         raise BundleShapeError(f"{source}: array 'centroids' holds the same centroid twice")
 
 
-def _check_manifest(source: str, manifest: Manifest) -> None:
+def _check_manifest(source: str, manifest: Manifest) -> FeatureLayout:
+    """Refuse an inconsistent manifest; return the layout of its features."""
     if manifest.format_version != FORMAT_VERSION:
         raise BundleFormatError(
             f"{source}: format_version {manifest.format_version} is not supported "
@@ -271,13 +263,16 @@ def _check_manifest(source: str, manifest: Manifest) -> None:
                     f"{source}: features[{index}].aliases[{alias!r}] names "
                     f"{target!r}, not one of {spec.categories}"
                 )
-    if model_columns(manifest.features) == 0:
+    layout = FeatureLayout.of(manifest.features)
+    if layout.width == 0:
         raise BundleFormatError(f"{source}: no feature has a positive weight")
     check_against_customer(source, manifest)
+    return layout
 
 
-def _decode_manifest(source: str, raw: bytes) -> Manifest:
-    """``raw`` as a manifest; whatever the bytes are, a :class:`BundleFormatError` naming ``source``."""
+def _decode_manifest(source: str, raw: bytes) -> tuple[Manifest, FeatureLayout]:
+    """``raw`` as a manifest, and its feature layout; whatever the bytes are, a
+    :class:`BundleFormatError` naming ``source``."""
     try:
         version = msgspec.json.decode(raw, type=dict[str, object]).get("format_version")
         if version != FORMAT_VERSION:
@@ -294,8 +289,7 @@ def _decode_manifest(source: str, raw: bytes) -> Manifest:
         raise BundleFormatError(f"{source}: not UTF-8 (byte {exc.start}); not a valid JSON manifest") from exc
     except RecursionError as exc:  # msgspec's answer to nesting about 1,000 deep
         raise BundleFormatError(f"{source}: not a valid JSON manifest (nested too deeply)") from exc
-    _check_manifest(source, manifest)
-    return manifest
+    return manifest, _check_manifest(source, manifest)
 
 
 def _sha256(data: bytes) -> str:
@@ -313,8 +307,8 @@ def load_bundle(directory: str | os.PathLike[str]) -> Bundle:
     """
     root = resolve_directory(directory)
     manifest_path = member_path(root, MANIFEST_FILE, "manifest")
-    manifest = _decode_manifest(str(manifest_path),
-                                read_bounded(manifest_path, MAX_MANIFEST_BYTES, "manifest"))
+    manifest, layout = _decode_manifest(str(manifest_path),
+                                        read_bounded(manifest_path, MAX_MANIFEST_BYTES, "manifest"))
     if manifest.arrays is None:
         raise BundleFormatError(f"{manifest_path}: the 'arrays' field is missing")
     arrays_path = member_path(root, manifest.arrays.file, "arrays file")
@@ -325,7 +319,7 @@ def load_bundle(directory: str | os.PathLike[str]) -> Bundle:
             f"{arrays_path}: SHA-256 is {checksum}, the manifest's arrays.sha256 "
             f"is {manifest.arrays.sha256}"
         )
-    expected = _expected_shapes(manifest)
+    expected = _expected_shapes(manifest.model.k, layout.width)
     declared = {name: tuple(shape) for name, shape in manifest.arrays.shapes.items()}
     if declared != expected:
         raise BundleShapeError(
@@ -337,6 +331,7 @@ def load_bundle(directory: str | os.PathLike[str]) -> Bundle:
     return Bundle(
         path=str(root),
         manifest=manifest,
+        layout=layout,
         mean=arrays["mean"],
         scale=arrays["scale"],
         centroids=arrays["centroids"],

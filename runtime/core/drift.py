@@ -12,6 +12,7 @@ import msgspec
 import numpy as np
 
 from runtime.core.bundle import DriftReference, FeatureSpec
+from runtime.core.feature_layout import FeatureLayout
 from runtime.core.features import Column, Encoder
 
 __all__ = ["MIN_SAMPLE", "DriftMonitor", "DriftReport", "bin_counts", "population_stability_index"]
@@ -105,12 +106,13 @@ class DriftMonitor:
     """
 
     def __init__(
-        self, features: Sequence[FeatureSpec], references: Sequence[DriftReference],
+        self, layout: FeatureLayout, references: Sequence[DriftReference],
         window: int, slices: int = 10, min_sample: int = MIN_SAMPLE,
     ) -> None:
         by_field = {reference.field: reference for reference in references}
-        self._fields = [(spec, by_field[spec.field]) for spec in features if spec.field in by_field]
-        self._encoder = Encoder(features)
+        self._fields = [(spec, by_field[spec.field]) for spec in layout.features
+                        if spec.field in by_field]
+        self._encoder = Encoder(layout)
         self.window = window
         self.min_sample = min_sample
         self._bucket_size = max(1, window // slices)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from runtime.core.bundle import FeatureSpec
+from runtime.core.feature_layout import FeatureLayout
 
 __all__ = ["Column", "Encoder", "InvalidValue", "normalize"]
 
@@ -64,30 +65,31 @@ class Encoder:
     pulls towards no segment.
     """
 
-    def __init__(self, features: Sequence[FeatureSpec], neutral: np.ndarray | None = None) -> None:
-        self.features = tuple(features)
+    def __init__(
+        self, layout: FeatureLayout | Sequence[FeatureSpec], neutral: np.ndarray | None = None
+    ) -> None:
+        """``layout`` is a bundle's, or the features to lay out; ``neutral`` holds each
+        model column's value for an unknown category (the training means)."""
+        self.layout = layout if isinstance(layout, FeatureLayout) else FeatureLayout.of(layout)
+        self.features = self.layout.features
+        self.width = self.layout.width
         self._lookups = {
             spec.field: _lookup(spec) for spec in self.features if spec.kind != "numeric"
         }
-        self._weighted: list[tuple[FeatureSpec, int]] = []
-        start = 0
-        for spec in self.features:
-            if spec.weight > 0:
-                self._weighted.append((spec, start))
-                start += spec.width
-        self.width = start
+        self._weighted = list(zip(self.layout.weighted, self.layout.starts.tolist(),
+                                  self.layout.widths.tolist(), strict=True))
         self._validated = [
-            spec for spec in self.features
-            if spec.weight == 0 and spec.kind != "numeric" and spec.unknown == "reject"
+            spec for spec in self.layout.unweighted
+            if spec.kind != "numeric" and spec.unknown == "reject"
         ]
         self._neutral = neutral
         # Categorical fields in the order transform checks them, so both refuse the same value.
         categorical = {spec.field: spec for spec in self.features if spec.kind != "numeric"}
         order = [spec.field for spec in self._validated] + [
-            spec.field for spec, _ in self._weighted if spec.kind != "numeric"] + list(categorical)
+            spec.field for spec in self.layout.weighted if spec.kind != "numeric"] + list(categorical)
         self._categorical = [categorical[field] for field in dict.fromkeys(order)]
         self.fields = tuple(dict.fromkeys(
-            [spec.field for spec, _ in self._weighted] + [spec.field for spec in self._validated]))
+            [*self.layout.fields, *(spec.field for spec in self._validated)]))
 
     def codes(self, spec: FeatureSpec, values: Column) -> np.ndarray:
         """Category codes of ``values`` for a categorical feature, -1 for unknown ones.
@@ -147,13 +149,13 @@ class Encoder:
         index = int(np.flatnonzero(codes < 0)[0])
         _refuse(spec, index, values[index])
 
-    def _columns(self, spec: FeatureSpec, start: int, values: Column) -> list[Column]:
+    def _columns(self, spec: FeatureSpec, start: int, width: int, values: Column) -> list[Column]:
         if spec.kind == "numeric":
             return [values]
         codes, unknown = self._codes(spec, values)
         if unknown and (spec.unknown == "reject" or self._neutral is None):
             self._refuse_unknown(spec, values, codes)
-        offsets = range(spec.width) if spec.kind == "one-hot" else [None]
+        offsets = range(width) if spec.kind == "one-hot" else [None]
         columns: list[Column] = []
         for offset in offsets:  # one-hot: one column per category; else the code itself
             column = (codes == offset if offset is not None else codes).astype(np.float64)
@@ -172,7 +174,7 @@ class Encoder:
             if unknown:
                 self._refuse_unknown(spec, columns[spec.field], codes)
         blocks: list[Column] = []
-        for spec, start in self._weighted:
-            blocks.extend(self._columns(spec, start, columns[spec.field]))
+        for spec, start, width in self._weighted:
+            blocks.extend(self._columns(spec, start, width, columns[spec.field]))
         # One conversion for all columns; the transposed view is as good as a copy downstream.
         return np.array(blocks, dtype=np.float64).T

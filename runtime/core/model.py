@@ -120,9 +120,7 @@ def _profile_columns(bundle: Bundle) -> np.ndarray:
     rows = []
     for segment in bundle.manifest.segments:
         row: list[float] = []
-        for spec in bundle.manifest.features:
-            if spec.weight == 0:
-                continue
+        for spec in bundle.layout.weighted:
             if spec.kind in ("numeric", "ordinal"):
                 row.append(segment.profile[spec.field])
             elif spec.kind == "binary":

@@ -93,10 +93,8 @@ class Predictor:
     """
 
     def __init__(self, bundle: Bundle) -> None:
-        weights = np.concatenate(
-            [np.full(spec.width, spec.weight) for spec in bundle.manifest.features if spec.weight > 0]
-        )
-        self.multiplier = weights / bundle.scale
+        self.layout = bundle.layout
+        self.multiplier = self.layout.weights / bundle.scale
         self.offset = bundle.mean * self.multiplier
         self.centroids = np.ascontiguousarray(bundle.centroids)
         # |x * m - o - c|^2 = sum (m^2 x^2 - 2 m (o + c) x) + |o + c|^2: squared distances from
@@ -105,10 +103,7 @@ class Predictor:
         self._quadratic = np.hstack([-2.0 * self.multiplier * shifted,
                                      np.tile(self.multiplier**2, (len(shifted), 1)),
                                      (shifted**2).sum(axis=1)[:, None]])
-        self.encoder = Encoder(bundle.manifest.features, neutral=bundle.mean)
-        weighted = [spec for spec in bundle.manifest.features if spec.weight > 0]
-        self.weighted_fields = [spec.field for spec in weighted]
-        self._feature_starts = np.cumsum([0] + [spec.width for spec in weighted[:-1]])
+        self.encoder = Encoder(self.layout, neutral=bundle.mean)
 
     def scale(self, raw: np.ndarray) -> np.ndarray:
         """Raw model columns to the weighted, standardized space of the centroids."""
@@ -185,5 +180,5 @@ class Predictor:
         assigned = self.centroids[predictions.segments]
         other = self.centroids[runner_up]
         per_column = (assigned - other) * (2.0 * scaled - assigned - other)
-        contributions = np.add.reduceat(per_column, self._feature_starts, axis=1)
+        contributions = np.add.reduceat(per_column, self.layout.starts, axis=1)
         return Explanations(runner_up, contributions, distances)

@@ -72,7 +72,7 @@ class Answers:
     def _explanations(self, predictions: Predictions) -> list[Explanation]:
         explained = self.model.predictor.explain(predictions)
         names = [segment.name for segment in self.segments]
-        fields = self.model.predictor.weighted_fields
+        fields = self.model.predictor.layout.fields
         return [
             Explanation(
                 distances=[SegmentDistance(i, names[i], d) for i, d in enumerate(distances)],

@@ -108,7 +108,7 @@ async def info(request: Request) -> Response:
         trained_at=manifest.model.trained_at,
         format_version=manifest.format_version,
         segments=len(served.answers.segments),
-        features=[spec.field for spec in manifest.features if spec.weight > 0],
+        features=list(served.bundle.layout.fields),
     ))
 
 

@@ -71,7 +71,7 @@ def load_served(settings: Settings) -> ServedModel:
     model.check()
     manifest = bundle.manifest
     served = ServedModel(model, Answers(model),
-                         DriftMonitor(manifest.features, manifest.drift, settings.drift_window,
+                         DriftMonitor(bundle.layout, manifest.drift, settings.drift_window,
                                       min_sample=settings.drift_min_sample))
     _answer_profiles(served)
     return served
