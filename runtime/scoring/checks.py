@@ -105,6 +105,14 @@ def _floats(array: pa.Array) -> np.ndarray:
     return as_numpy(array, pa.float64(), 0.0)
 
 
+def _nulls(column: pa.Array) -> np.ndarray:
+    """Which cells are null, a dictionary's null values included."""
+    dictionary = column.dictionary if pa.types.is_dictionary(column.type) else None
+    if column.null_count == 0 and (dictionary is None or dictionary.null_count == 0):
+        return np.zeros(len(column), dtype=bool)  # the usual case: no bitmap to unpack
+    return _mask(pc.is_null(column))
+
+
 def _is_text(kind: pa.DataType) -> bool:
     """Strings, or a dictionary of strings (a Parquet category column)."""
     if pa.types.is_dictionary(kind):
@@ -140,11 +148,11 @@ def _numeric(name: str, column: pa.Array, verdicts: _Verdicts) -> tuple[np.ndarr
     """The column as floats, and which of its values are spelled as whole numbers."""
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
         values = _floats(column)
-        verdicts.add(_mask(pc.is_null(column)), lambda row: f"missing value: {name}")
+        verdicts.add(_nulls(column), lambda row: f"missing value: {name}")
         return values, np.full(len(values), pa.types.is_integer(column.type))
     if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
         column = pc.cast(column, pa.string())
-    verdicts.add((as_numpy(pc.utf8_length(column), pa.int64()) == 0) | _mask(pc.is_null(column)),
+    verdicts.add((as_numpy(pc.utf8_length(column), pa.int64()) == 0) | _nulls(column),
                  lambda row: f"missing value: {name}")
     # Most cells are plain integers: ASCII digits without a leading zero. Only when some
     # cell is not does the column go through the grammar's regular expressions.
@@ -185,7 +193,7 @@ def check(batch: RawBatch, rules: list[Rule]) -> CheckedBatch:
             if not _is_text(column.type):
                 column = pc.cast(column, pa.string())
             lengths[name] = _lengths(column)
-            missing = _mask(pc.is_null(column)) | (lengths[name] == 0)
+            missing = _nulls(column) | (lengths[name] == 0)
             verdicts.add(missing, partial(_missing, name))
             text[name] = column
         else:

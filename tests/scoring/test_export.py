@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from runtime.scoring.checks import check, customer_rules
 from runtime.scoring.export import (
     COLUMNS,
     NUMERIC_COLUMNS,
@@ -15,7 +17,7 @@ from runtime.scoring.export import (
     iter_export,
     read_export,
 )
-from runtime.scoring.reader import read_batches
+from runtime.scoring.reader import RawBatch, read_batches
 
 HEADER = ",".join(COLUMNS)
 CUSTOMER = {
@@ -343,13 +345,20 @@ def test_a_parquet_export_is_read_with_its_types_and_rows_numbered_from_1(tmp_pa
                              (4, "C001", "invalid value: Expected `int` <= 120 - at `$.Age`")]
 
 
+def _typed(count: int) -> dict[str, Any]:
+    """CUSTOMER ``count`` times as typed Arrow columns, as a Parquet export holds them."""
+    pa = pytest.importorskip("pyarrow")
+    columns = {name: pa.array([CUSTOMER[name]] * count) for name in TEXT_COLUMNS}
+    columns |= {name: pa.array([float(CUSTOMER[name])] * count) for name in NUMERIC_COLUMNS}
+    return columns | {name: pa.array([int(CUSTOMER[name])] * count)
+                      for name in ("Age", "MonthlyPurchases")}
+
+
 def test_small_parquet_row_groups_are_read_together_in_file_order(tmp_path: Path) -> None:
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
     count = 10
-    columns = {name: pa.array([CUSTOMER[name]] * count) for name in TEXT_COLUMNS}
-    columns |= {name: pa.array([float(CUSTOMER[name])] * count) for name in NUMERIC_COLUMNS}
-    columns |= {name: pa.array([int(CUSTOMER[name])] * count) for name in ("Age", "MonthlyPurchases")}
+    columns = _typed(count)
     columns["CustomerID"] = pa.array([f"C{number}" for number in range(1, count + 1)])
     columns["Gender"] = pa.array(["F", None, "M", "", "F", "x" * 17, "m", "F", "M", "F"])
     table = pa.table(columns)
@@ -364,3 +373,13 @@ def test_small_parquet_row_groups_are_read_together_in_file_order(tmp_path: Path
                 (6, "C6", "invalid value: Expected `str` of length <= 16 - at `$.Gender`")]
     assert reasons(small) == reasons(whole) == expected
     assert read_export(small).columns["Gender"].tolist() == ["F", "M", "F", "m", "F", "M", "F"]
+
+
+def test_a_null_among_a_dictionary_s_values_is_a_missing_value() -> None:
+    pa = pytest.importorskip("pyarrow")
+    columns = _typed(3)
+    columns["City"] = pa.DictionaryArray.from_arrays(pa.array([0, 1, 0], pa.int32()),
+                                                     pa.array(["Pune", None]))
+    batch = check(RawBatch(columns, np.arange(1, 4), trim=False), customer_rules())
+    assert batch.lines.tolist() == [1, 3]
+    assert [(row.line, row.reason) for row in batch.rejected] == [(2, "missing value: City")]
