@@ -84,7 +84,8 @@ def refusal(row: dict[str, Any]) -> str | None:
 
 @dataclass
 class CheckedBatch:
-    """The rows of a batch the API would take: numbers as floats, texts as Arrow strings."""
+    """The rows of a batch the API would take: numbers as floats, texts as Arrow strings
+    (category columns read from Parquet as dictionaries of them)."""
 
     numbers: dict[str, np.ndarray]
     text: dict[str, pa.Array]
@@ -102,6 +103,28 @@ def _mask(array: pa.Array) -> np.ndarray:
 
 def _floats(array: pa.Array) -> np.ndarray:
     return as_numpy(array, pa.float64(), 0.0)
+
+
+def _nulls(column: pa.Array) -> np.ndarray:
+    """Which cells are null, a dictionary's null values included."""
+    dictionary = column.dictionary if pa.types.is_dictionary(column.type) else None
+    if column.null_count == 0 and (dictionary is None or dictionary.null_count == 0):
+        return np.zeros(len(column), dtype=bool)  # the usual case: no bitmap to unpack
+    return _mask(pc.is_null(column))
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    """Strings, or a dictionary of strings (a Parquet category column)."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+
+
+def _lengths(column: pa.Array) -> np.ndarray:
+    """Characters per cell, 0 for a null; a dictionary's values are each measured once."""
+    if pa.types.is_dictionary(column.type):
+        return as_numpy(pc.take(pc.utf8_length(column.dictionary), column.indices), pa.int64())
+    return as_numpy(pc.utf8_length(column), pa.int64())
 
 
 class _Verdicts:
@@ -125,11 +148,11 @@ def _numeric(name: str, column: pa.Array, verdicts: _Verdicts) -> tuple[np.ndarr
     """The column as floats, and which of its values are spelled as whole numbers."""
     if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
         values = _floats(column)
-        verdicts.add(_mask(pc.is_null(column)), lambda row: f"missing value: {name}")
+        verdicts.add(_nulls(column), lambda row: f"missing value: {name}")
         return values, np.full(len(values), pa.types.is_integer(column.type))
     if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
         column = pc.cast(column, pa.string())
-    verdicts.add((as_numpy(pc.utf8_length(column), pa.int64()) == 0) | _mask(pc.is_null(column)),
+    verdicts.add((as_numpy(pc.utf8_length(column), pa.int64()) == 0) | _nulls(column),
                  lambda row: f"missing value: {name}")
     # Most cells are plain integers: ASCII digits without a leading zero. Only when some
     # cell is not does the column go through the grammar's regular expressions.
@@ -161,14 +184,16 @@ def check(batch: RawBatch, rules: list[Rule]) -> CheckedBatch:
     text: dict[str, pa.Array] = {}
     numbers: dict[str, np.ndarray] = {}
     whole: dict[str, np.ndarray] = {}
+    lengths: dict[str, np.ndarray] = {}  # of the texts, measured once for both checks
     for name in COLUMNS:
         column = batch.columns[name]
         if batch.trim and (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
             column = pc.utf8_trim(column, _BLANKS)
         if name in TEXT_COLUMNS:
-            if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+            if not _is_text(column.type):
                 column = pc.cast(column, pa.string())
-            missing = _mask(pc.is_null(column)) | (as_numpy(pc.utf8_length(column), pa.int64()) == 0)
+            lengths[name] = _lengths(column)
+            missing = _nulls(column) | (lengths[name] == 0)
             verdicts.add(missing, partial(_missing, name))
             text[name] = column
         else:
@@ -182,8 +207,8 @@ def check(batch: RawBatch, rules: list[Rule]) -> CheckedBatch:
             broken |= ~_BOUNDS[bound](numbers[rule.field], limit)
         low, high = rule.lengths
         if low is not None or high is not None:
-            lengths = as_numpy(pc.utf8_length(text[rule.field]), pa.int64())
-            broken |= (lengths < (low or 0)) | (lengths > (high if high is not None else np.inf))
+            length = lengths[rule.field]
+            broken |= (length < (low or 0)) | (length > (high if high is not None else np.inf))
 
     def message(row: int) -> str:
         customer = {rule.field: _json_value(rule, values, whole, row) for rule in rules}

@@ -8,8 +8,8 @@ from msgspec import inspect
 
 from runtime.core.customer import Customer
 
-__all__ = ["COLUMNS", "NUMERIC_COLUMNS", "TEXT_COLUMNS", "ExportError", "RejectedRow"]
-
+__all__ = ["CATEGORY_COLUMNS", "COLUMNS", "NUMERIC_COLUMNS", "TEXT_COLUMNS", "ExportError",
+           "RejectedRow"]
 
 
 def _is_text(kind: inspect.Type) -> bool:
@@ -22,6 +22,9 @@ TEXT_COLUMNS: tuple[str, ...] = tuple(
     field.name for field in inspect.type_info(Customer).fields  # type: ignore[attr-defined]
     if _is_text(field.type))
 NUMERIC_COLUMNS = tuple(name for name in COLUMNS if name not in TEXT_COLUMNS)
+# The texts other than the identifier name a category: a few distinct values, which Parquet
+# stores once per column chunk and Arrow can keep as a dictionary.
+CATEGORY_COLUMNS = tuple(name for name in TEXT_COLUMNS if name != "CustomerID")
 
 
 class ExportError(Exception):

@@ -1,9 +1,11 @@
 """The local engine: this process reads, scores and hands over the answers batch by batch.
 
-Reading and checking (Arrow and NumPy, which let go of the GIL) run in a thread
-up to two batches ahead of the caller, who scores and writes: on two cores the
-halves overlap. Memory stays flat whatever the file's size, with at most a few
-batches in flight.
+Three stages overlap, each up to two batches ahead of the next: reading and
+checking in one thread, scoring in another (Arrow and NumPy let go of the GIL),
+and the caller's writing. A CSV spends most of its time reading; a Parquet file
+about as long writing its answers as reading and scoring them, so writing gets
+a stage of its own. Memory stays flat whatever the file's size, with at most a
+few batches in flight.
 """
 
 from __future__ import annotations
@@ -62,6 +64,6 @@ def prefetch(items: Iterator[T], depth: int = 2) -> Iterator[T]:
 
 def score_local(path: Path, model: BulkModel, explain: bool, *, limit: int = DEFAULT_LINE_LIMIT,
                 batch_rows: int = BATCH_ROWS) -> Iterator[Scored]:
-    """Each batch's answers in file order."""
-    for batch in prefetch(iter_checked(path, limit=limit, batch_rows=batch_rows)):
-        yield model.score(batch, explain)
+    """Each batch's answers in file order, scored in a thread of their own."""
+    checked = prefetch(iter_checked(path, limit=limit, batch_rows=batch_rows))
+    return prefetch(model.score(batch, explain) for batch in checked)

@@ -6,7 +6,8 @@ multi-line field). The delivered layout, each line wrapped in quotes as one
 field, is read with quoting off and the wrapping quotes taken off the first and
 last fields. Rows of the wrong width, and lines over the length limit, are set
 aside with their line number and the reason. A Parquet file is read in batches
-of rows with its own column types; its rows are numbered from 1.
+of rows with its own column types, category columns as dictionaries; its rows are
+numbered from 1.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from runtime.scoring.arrays import strings
-from runtime.scoring.columns import COLUMNS, ExportError, RejectedRow
+from runtime.scoring.columns import CATEGORY_COLUMNS, COLUMNS, ExportError, RejectedRow
 from runtime.scoring.lines import (
     DEFAULT_LINE_LIMIT,
     SEPARATOR,
@@ -205,22 +206,52 @@ def _unwrapped(arrays: list[pa.Array], unquoted: bool) -> list[pa.Array]:
 
 def _parquet_batches(path: Path, batch_rows: int) -> Iterator[RawBatch]:
     try:
-        file = pq.ParquetFile(path)
+        metadata = pq.read_metadata(path)
+        _index(path, tuple(metadata.schema.to_arrow_schema().names))
+        # Category columns stay dictionaries, as Parquet stores them: decoding them to one
+        # string per row cost more than the rest of the reading (measured: 143 ms of 240
+        # per million rows), and scoring dictionary-encodes them again anyway.
+        file = pq.ParquetFile(path, metadata=metadata, read_dictionary=CATEGORY_COLUMNS)
     except (pa.ArrowException, OSError) as exc:
         raise ExportError(f"{path}: not a readable Parquet file ({exc})") from exc
-    _index(path, tuple(file.schema_arrow.names))
     start = 1
     size = max(file.metadata.num_rows, 1)
-    # One reader per row group: a single reader over the whole file holds on to memory
-    # as it goes (measured: 146 MB at 1M rows, 193 MB at 4M), one per group does not.
-    for group in range(file.num_row_groups):
-        for batch in file.iter_batches(batch_size=batch_rows, row_groups=[group],
-                                       columns=list(COLUMNS)):
-            numbers = np.arange(start, start + batch.num_rows, dtype=np.int64)
-            start += batch.num_rows
-            columns = {name: batch.column(name) for name in COLUMNS}
-            yield RawBatch(columns, numbers, [], int(path.stat().st_size * (start - 1) / size),
-                           trim=False)
+    for batch in _record_batches(file, batch_rows):
+        numbers = np.arange(start, start + batch.num_rows, dtype=np.int64)
+        start += batch.num_rows
+        columns = {name: batch.column(name) for name in COLUMNS}
+        yield RawBatch(columns, numbers, [], int(path.stat().st_size * (start - 1) / size),
+                       trim=False)
+
+
+def _record_batches(file: pq.ParquetFile, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """The export's columns in batches of at most ``batch_rows`` rows, in file order: a
+    large row group streamed on its own, consecutive small ones read together."""
+    # A reader per group: a single reader over the whole file holds on to memory as it goes
+    # (measured: 146 MB at 1M rows, 193 MB at 4M), one per group does not. Small groups (a
+    # writer called per block makes them) are merged, as each batch costs a fixed share of
+    # checking and scoring: 58 groups of 17k rows were checked in 93 ms of CPU, the same
+    # rows merged into 19 batches in 59 ms.
+    metadata = file.metadata
+    groups: list[int] = []
+    rows = 0
+    for group in range(metadata.num_row_groups):
+        count = metadata.row_group(group).num_rows
+        if groups and rows + count > batch_rows:
+            yield from _read_groups(file, groups, batch_rows)
+            groups, rows = [], 0
+        groups.append(group)
+        rows += count
+    if groups:
+        yield from _read_groups(file, groups, batch_rows)
+
+
+def _read_groups(file: pq.ParquetFile, groups: list[int], batch_rows: int
+                 ) -> Iterator[pa.RecordBatch]:
+    if len(groups) == 1:
+        yield from file.iter_batches(batch_size=batch_rows, row_groups=groups, columns=list(COLUMNS))
+    else:  # at most batch_rows rows in all; dictionaries of the groups merged into one
+        yield from file.read_row_groups(groups, columns=list(COLUMNS)).combine_chunks().to_batches()
 
 
 def _sliced(batches: Iterator[RawBatch], rows: int) -> Iterator[RawBatch]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
+from runtime.scoring.checks import check, customer_rules
 from runtime.scoring.export import (
     COLUMNS,
     NUMERIC_COLUMNS,
@@ -15,6 +17,7 @@ from runtime.scoring.export import (
     iter_export,
     read_export,
 )
+from runtime.scoring.reader import RawBatch, read_batches
 
 HEADER = ",".join(COLUMNS)
 CUSTOMER = {
@@ -340,3 +343,43 @@ def test_a_parquet_export_is_read_with_its_types_and_rows_numbered_from_1(tmp_pa
     assert export.columns["City"].tolist() == ["Mumbai", " Delhi"]  # Parquet cells are data
     assert reasons(path) == [(2, "C001", "missing value: Age"),
                              (4, "C001", "invalid value: Expected `int` <= 120 - at `$.Age`")]
+
+
+def _typed(count: int) -> dict[str, Any]:
+    """CUSTOMER ``count`` times as typed Arrow columns, as a Parquet export holds them."""
+    pa = pytest.importorskip("pyarrow")
+    columns = {name: pa.array([CUSTOMER[name]] * count) for name in TEXT_COLUMNS}
+    columns |= {name: pa.array([float(CUSTOMER[name])] * count) for name in NUMERIC_COLUMNS}
+    return columns | {name: pa.array([int(CUSTOMER[name])] * count)
+                      for name in ("Age", "MonthlyPurchases")}
+
+
+def test_small_parquet_row_groups_are_read_together_in_file_order(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    count = 10
+    columns = _typed(count)
+    columns["CustomerID"] = pa.array([f"C{number}" for number in range(1, count + 1)])
+    columns["Gender"] = pa.array(["F", None, "M", "", "F", "x" * 17, "m", "F", "M", "F"])
+    table = pa.table(columns)
+    small, whole = tmp_path / "small.parquet", tmp_path / "whole.parquet"
+    pq.write_table(table, small, row_group_size=3)
+    pq.write_table(table, whole)
+    batches = list(read_batches(small, batch_rows=7))
+    # Groups of 3, 3, 3 and 1 rows: two batches, none over 7 rows, numbered as the file runs.
+    assert [batch.numbers.tolist() for batch in batches] == [[1, 2, 3, 4, 5, 6], [7, 8, 9, 10]]
+    assert all(pa.types.is_dictionary(batch.columns["Gender"].type) for batch in batches)
+    expected = [(2, "C2", "missing value: Gender"), (4, "C4", "missing value: Gender"),
+                (6, "C6", "invalid value: Expected `str` of length <= 16 - at `$.Gender`")]
+    assert reasons(small) == reasons(whole) == expected
+    assert read_export(small).columns["Gender"].tolist() == ["F", "M", "F", "m", "F", "M", "F"]
+
+
+def test_a_null_among_a_dictionary_s_values_is_a_missing_value() -> None:
+    pa = pytest.importorskip("pyarrow")
+    columns = _typed(3)
+    columns["City"] = pa.DictionaryArray.from_arrays(pa.array([0, 1, 0], pa.int32()),
+                                                     pa.array(["Pune", None]))
+    batch = check(RawBatch(columns, np.arange(1, 4), trim=False), customer_rules())
+    assert batch.lines.tolist() == [1, 3]
+    assert [(row.line, row.reason) for row in batch.rejected] == [(2, "missing value: City")]

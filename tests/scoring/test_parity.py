@@ -101,3 +101,30 @@ def test_batches_answer_as_single_predictions(
     expected = {a["CustomerID"]: (a["cluster"], a["segment_name"], a["confidence_score"])
                 for a in response.json()["predictions"]}
     assert _bulk(path, tmp_path, capsys) == expected
+
+
+def test_a_parquet_export_in_small_row_groups_answers_as_the_api(
+        tmp_path: Path, client: TestClient, capsys: pytest.CaptureFixture[str]) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    count = 60
+    spellings = {  # categories as a file may spell them: aliases, case, blanks, unknown, none
+        "Gender": ["F", "male", "Female", " m", "X", None, ""],
+        "City": ["Pune", "Goa", "Mumbai", "delhi"],
+        "DiscountUsage": ["Low", "medium", "HIGH", "Sometimes"],
+        "PreferredShoppingTime": ["Day", "Night", "night ", "Dusk", "Day"],
+    }
+    columns: dict[str, Any] = {name: [values[i % len(values)] for i in range(count)]
+                               for name, values in spellings.items()}
+    columns |= {"CustomerID": [f"P{i}" for i in range(count)],
+                "Age": pa.array([18 + i for i in range(count)], pa.int64()),
+                "MonthlyPurchases": pa.array([i % 20 for i in range(count)], pa.int64()),
+                "AnnualIncome": [20_000.0 * i for i in range(count)],
+                "TotalSpent": [12_000.0 * i for i in range(count)],
+                "AvgOrderValue": [150.0 * i for i in range(count)],
+                "AppTimeMinutes": [2.0 * i for i in range(count)]}
+    source = tmp_path / "spelled.parquet"
+    pq.write_table(pa.table({name: columns[name] for name in COLUMNS}), source, row_group_size=7)
+    expected = _answers(client, _customers(source))
+    assert 20 < len(expected) < count
+    assert _bulk(source, tmp_path, capsys) == expected
