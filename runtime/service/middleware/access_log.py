@@ -1,4 +1,4 @@
-"""The access log: one JSON line per request, through the ``runtime.access`` logger."""
+"""The access log: one JSON line per request, under the ``runtime.access`` logger's switch."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ import time
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from runtime.service.logs import ACCESS_LOGGER, write_access_line
 from runtime.service.middleware.request_id import request_id
 
 __all__ = ["AccessLogMiddleware"]
-
-logger = logging.getLogger("runtime.access")
 
 
 class AccessLogMiddleware:
@@ -20,7 +19,7 @@ class AccessLogMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not logger.isEnabledFor(logging.INFO):
+        if scope["type"] != "http" or not ACCESS_LOGGER.isEnabledFor(logging.INFO):
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
@@ -36,15 +35,6 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, send_observed)
         finally:
-            fields = {
-                "method": scope["method"],
-                "path": scope["path"],
-                "status": status,
-                "duration_ms": round((time.perf_counter() - start) * 1000, 3),
-                "request_id": request_id(scope),
-                "model_version": model_version,
-            }
-            customers = scope.get("state", {}).get("customers")
-            if customers is not None:
-                fields["customers"] = customers
-            logger.info("request", extra={"fields": fields})
+            write_access_line(scope["method"], scope["path"], status, time.perf_counter() - start,
+                              request_id=request_id(scope), model_version=model_version,
+                              customers=scope.get("state", {}).get("customers"))
