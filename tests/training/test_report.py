@@ -12,8 +12,7 @@ from tests.conftest import DEFAULT_BUNDLE
 from tests.training.conftest import Retrain
 from training.report import K_RANGE
 
-FIGURES = ("k_sweep.png", "profiles.png", "projection.png")
-STABILITY = "stability.png"  # the shipped bundle predates it
+FIGURES = ("k_sweep.png", "profiles.png", "projection.png", "stability.png")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -32,18 +31,12 @@ def report(request: pytest.FixtureRequest) -> Path:
     return retrain.out / "report"
 
 
-def figures(report: Path) -> list[str]:
-    return [*FIGURES] if report.parent == DEFAULT_BUNDLE else [*FIGURES, STABILITY]
-
-
 def test_the_report_has_its_page_and_figures(report: Path) -> None:
-    assert sorted(p.name for p in report.iterdir()) == sorted(["report.md", *figures(report)])
+    assert sorted(p.name for p in report.iterdir()) == sorted(["report.md", *FIGURES])
 
 
-@pytest.mark.parametrize("figure", [*FIGURES, STABILITY])
+@pytest.mark.parametrize("figure", FIGURES)
 def test_each_figure_is_a_png_of_a_sensible_size(report: Path, figure: str) -> None:
-    if figure not in figures(report):
-        pytest.skip(f"{report} predates {figure}")
     data = (report / figure).read_bytes()
     width, height = png_size(data)
     assert 400 <= width <= 2000 and 300 <= height <= 1200, (width, height)
@@ -53,7 +46,7 @@ def test_each_figure_is_a_png_of_a_sensible_size(report: Path, figure: str) -> N
 
 def test_the_page_shows_the_figures_the_k_sweep_and_the_cleaning(report: Path) -> None:
     page = (report / "report.md").read_text()
-    for figure in figures(report):
+    for figure in FIGURES:
         assert f"]({figure})" in page, figure
     swept = [int(k) for k in re.findall(r"^\| (\d+) \| 0\.\d{4} \| [\d.]+ \|$", page, re.M)]
     assert swept == list(K_RANGE) == [2, 3, 4, 5, 6, 7, 8]
