@@ -41,13 +41,19 @@ def _times(value: float | None, factor: float) -> float | None:
     return None if value is None else value * factor
 
 
+def _against_ceiling(data: dict[str, Any], part: str, label: str, ceiling: dict[str, Any],
+                     ceiling_flags: list[str]) -> Figure:
+    """An information row: one of the servers that show where the time between R2 and ours goes."""
+    run = _get(data, part, "predict") or {}
+    return Figure(f"predict_rps_{part}", f"  {label}", "req/s", run.get("rate"), ceiling.get("rate"),
+                  "R2 ceiling", flags=_wrk_flags(label, run or None) + _errors(data, part) + ceiling_flags)
+
+
 def build(data: dict[str, Any]) -> list[Figure]:
     """Every figure the run measured, in a fixed order; parts not run are left out."""
     parts = data["meta"]["parts"]
     figures: list[Figure] = []
-    ours, seed, ceiling, dressed, quiet = (
-        _get(data, name, "predict") or {}
-        for name in ("ours", "seed", "ceiling", "ceiling_middleware", "ours_no_access_log"))
+    ours, seed, ceiling = (_get(data, name, "predict") or {} for name in ("ours", "seed", "ceiling"))
     if "predict" in parts:
         flags = _wrk_flags("ours", ours or None) + _errors(data, "ours")
         seed_flags = _wrk_flags("R1", seed or None) + _errors(data, "seed")
@@ -75,25 +81,13 @@ def build(data: dict[str, Any]) -> list[Figure]:
                 _times(ceiling.get("rate"), 0.5),
                 flags=flags + ceiling_flags,
             ),
-            Figure(
-                "predict_rps_ceiling_middleware",
-                "  R2 wearing our middlewares",
-                "req/s",
-                dressed.get("rate"),
-                ceiling.get("rate"),
-                "R2 ceiling",
-                flags=_wrk_flags("R2 with middlewares", dressed or None)
-                + _errors(data, "ceiling_middleware") + ceiling_flags,
-            ),
-            Figure(
-                "predict_rps_no_access_log",
-                "  ours without the access log",
-                "req/s",
-                quiet.get("rate"),
-                ceiling.get("rate"),
-                "R2 ceiling",
-                flags=_wrk_flags("ours without the access log", quiet or None)
-                + _errors(data, "ours_no_access_log") + ceiling_flags,
+            *(
+                _against_ceiling(data, part, label, ceiling, ceiling_flags)
+                for part, label in (
+                    ("ceiling_layers", "R2 wearing an empty layer per middleware"),
+                    ("ceiling_middleware", "R2 wearing our middlewares"),
+                    ("ours_no_access_log", "ours without the access log"),
+                )
             ),
             Figure(
                 "predict_p99",

@@ -65,10 +65,10 @@ class Services:
         name = name or f"ours-{workers}w"
         return Server(name, command, ROOT, self.logs / f"{name}.log", env=env)
 
-    def ceiling(self, body: str, batch_body_file: Path | None = None, middleware: bool = False) -> Server:
+    def ceiling(self, body: str, batch_body_file: Path | None = None, middleware: str = "none") -> Server:
         """R2: constant bodies from bare Starlette on the stock server stack we run
-        (uvicorn with uvloop and httptools); see ``ceiling_app``. With ``middleware``, the
-        same app wears the service's middlewares."""
+        (uvicorn with uvloop and httptools); see ``ceiling_app``. ``middleware`` dresses it
+        in the service's middlewares (``service``) or as many empty layers (``layers``)."""
         python = str(self.ours_python())
 
         def command(port: int) -> list[str]:
@@ -82,9 +82,9 @@ class Services:
         if batch_body_file is not None:
             env["CEILING_BATCH_BODY_FILE"] = str(batch_body_file)
         name = "ceiling" if batch_body_file is None else "ceiling-batch"
-        if middleware:
-            env["CEILING_MIDDLEWARE"] = "1"
-            name += "-middleware"
+        if middleware != "none":
+            env["CEILING_MIDDLEWARE"] = middleware
+            name += f"-{middleware}"
         return Server(f"R2-{name}", command, ROOT, self.logs / f"{name}.log", env=env)
 
     def seed(self) -> Server:

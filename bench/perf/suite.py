@@ -174,11 +174,12 @@ class Suite:
                     if s.wants("predict"):
                         ceiling = partial(self.services.ceiling, answer.decode())
                         others["ceiling"] = self._reference(references, "ceiling", ceiling, body)
-                        # Where the time between R2 and ours goes: R2 wearing our middlewares,
-                        # and ours without its access log.
-                        dressed = partial(ceiling, middleware=True)
-                        others["ceiling_middleware"] = self._reference(
-                            references, "ceiling_middleware", dressed, body)
+                        # Where the time between R2 and ours goes: R2 wearing as many empty
+                        # layers as we have middlewares, then our middlewares, and ours
+                        # without its access log.
+                        for name, dress in (("ceiling_layers", "layers"), ("ceiling_middleware", "service")):
+                            dressed = partial(ceiling, middleware=dress)
+                            others[name] = self._reference(references, name, dressed, body)
                         quiet = partial(self.services.ours, env={"SEGMENTATION_ACCESS_LOG": "false"},
                                         name="ours-no-access-log")
                         others["ours_no_access_log"] = self._reference(
