@@ -186,7 +186,7 @@ def fit(
 
 def drift_reference(export: ExportChunk, features: list[FeatureSpec]) -> list[DriftReference]:
     """Each field's training distribution, binned as the runtime will bin served inputs."""
-    encoder = Encoder(features)
+    encoder = Encoder(FeatureLayout.of(features))
     references = []
     for spec in features:
         values = export.columns[spec.field]

@@ -65,12 +65,10 @@ class Encoder:
     pulls towards no segment.
     """
 
-    def __init__(
-        self, layout: FeatureLayout | Sequence[FeatureSpec], neutral: np.ndarray | None = None
-    ) -> None:
-        """``layout`` is a bundle's, or the features to lay out; ``neutral`` holds each
-        model column's value for an unknown category (the training means)."""
-        self.layout = layout if isinstance(layout, FeatureLayout) else FeatureLayout.of(layout)
+    def __init__(self, layout: FeatureLayout, neutral: np.ndarray | None = None) -> None:
+        """``neutral`` holds each model column's value for an unknown category (the
+        training means)."""
+        self.layout = layout
         self.features = self.layout.features
         self.width = self.layout.width
         self._lookups = {

@@ -152,7 +152,7 @@ def _numeric(name: str, column: pa.Array, verdicts: _Verdicts) -> tuple[np.ndarr
         return values, np.full(len(values), pa.types.is_integer(column.type))
     if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
         column = pc.cast(column, pa.string())
-    verdicts.add((as_numpy(pc.utf8_length(column), pa.int64()) == 0) | _nulls(column),
+    verdicts.add((_lengths(column) == 0) | _nulls(column),
                  lambda row: f"missing value: {name}")
     # Most cells are plain integers: ASCII digits without a leading zero. Only when some
     # cell is not does the column go through the grammar's regular expressions.

@@ -216,12 +216,12 @@ def _parquet_batches(path: Path, batch_rows: int) -> Iterator[RawBatch]:
         raise ExportError(f"{path}: not a readable Parquet file ({exc})") from exc
     start = 1
     size = max(file.metadata.num_rows, 1)
+    file_bytes = path.stat().st_size
     for batch in _record_batches(file, batch_rows):
         numbers = np.arange(start, start + batch.num_rows, dtype=np.int64)
         start += batch.num_rows
         columns = {name: batch.column(name) for name in COLUMNS}
-        yield RawBatch(columns, numbers, [], int(path.stat().st_size * (start - 1) / size),
-                       trim=False)
+        yield RawBatch(columns, numbers, [], int(file_bytes * (start - 1) / size), trim=False)
 
 
 def _record_batches(file: pq.ParquetFile, batch_rows: int) -> Iterator[pa.RecordBatch]:

@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from runtime.core.bundle import FeatureSpec
 from runtime.core.drift import bin_index
+from runtime.core.feature_layout import FeatureLayout
 from runtime.core.features import Encoder
 from runtime.scoring.export import COLUMNS, read_export
 from tests.conftest import SAMPLES, make_client
@@ -92,6 +93,6 @@ def test_numeric_bins_count_the_edges_at_or_below(rng: np.random.Generator) -> N
     spec = FeatureSpec(field="AnnualIncome", kind="numeric", weight=1.0)
     edges = [10.0, 20.0, 20.0, 35.5]  # quantiles may repeat
     values = np.concatenate([rng.uniform(0, 50, 1_000), edges, [-1e300, 1e300]])
-    bins = bin_index(spec, edges, values, Encoder([spec]))
+    bins = bin_index(spec, edges, values, Encoder(FeatureLayout.of([spec])))
     assert np.array_equal(bins, np.searchsorted(edges, values, side="right"))
-    assert bin_index(spec, edges, [], Encoder([spec])).tolist() == []
+    assert bin_index(spec, edges, [], Encoder(FeatureLayout.of([spec]))).tolist() == []
